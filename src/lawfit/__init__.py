@@ -1,0 +1,43 @@
+"""lawfit: fit, compare and forecast neural scaling laws.
+
+``lawfit.fit(df, law="chinchilla", x={"N": ..., "D": ...}, y="loss")`` fits a law to a
+DataFrame; :mod:`lawfit.laws` holds the law zoo, :mod:`lawfit.data` the bundled corpora.
+"""
+
+from lawfit import data, laws
+from lawfit.data import InputError, load
+from lawfit.fit import (
+    LBFGS,
+    MSE,
+    FitResult,
+    HuberLog,
+    LevenbergMarquardt,
+    LogMSE,
+    Status,
+    fit,
+    fit_batch,
+    fit_params,
+)
+from lawfit.laws import Law, Param, Prior, register
+
+__version__ = "0.1.0"
+__all__ = [
+    "LBFGS",
+    "MSE",
+    "FitResult",
+    "HuberLog",
+    "InputError",
+    "Law",
+    "LevenbergMarquardt",
+    "LogMSE",
+    "Param",
+    "Prior",
+    "Status",
+    "data",
+    "fit",
+    "fit_batch",
+    "fit_params",
+    "laws",
+    "load",
+    "register",
+]

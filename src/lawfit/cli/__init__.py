@@ -1,0 +1,25 @@
+"""The ``lawfit`` command line: one module per command."""
+
+from __future__ import annotations
+
+import typer
+
+from lawfit.cli._demo import demo_command
+from lawfit.cli._fit import fit_command
+from lawfit.cli._laws import laws_command
+
+app = typer.Typer(
+    name="lawfit",
+    help="Fit, compare and forecast neural scaling laws.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("fit")(fit_command)
+app.command("demo")(demo_command)
+app.command("laws")(laws_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

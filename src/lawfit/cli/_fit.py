@@ -1,0 +1,72 @@
+"""``lawfit fit``: fit a law to a table and write the parameters table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lawfit.cli._common import console, guarded, parse_list, parse_mapping, progress_bar
+from lawfit.data import InputError, read_table, write_table
+from lawfit.fit import fit as fit_frame
+
+
+@guarded
+def fit_command(
+    data: Path = typer.Argument(
+        ..., help="CSV or Parquet file with one row per run or checkpoint."
+    ),
+    law: str = typer.Option(..., "--law", help="Law name (see `lawfit laws`)."),
+    x: str = typer.Option(..., "--x", help="Inputs as NAME=COLUMN pairs, e.g. N=params,D=tokens."),
+    y: str = typer.Option(..., "--y", help="Column of the observed loss."),
+    by: str = typer.Option(None, "--by", help="Comma-separated group columns; one fit per group."),
+    loss: str = typer.Option("huber-log", "--loss", help="huber-log, mse or log-mse."),
+    delta: float = typer.Option(1e-3, "--delta", help="Huber threshold on log residuals."),
+    starts: str = typer.Option(
+        "hoffmann", "--starts", help="'hoffmann' (the law's grid) or a number of random starts."
+    ),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", help="Bootstrap resamples per group (adds SEs and CIs)."
+    ),
+    solver: str = typer.Option("lm", "--solver", help="lm (Levenberg-Marquardt) or lbfgs."),
+    seed: int = typer.Option(0, "--seed", help="Seed for random starts and resamples."),
+    weights: str = typer.Option(None, "--weights", help="Optional column of per-point weights."),
+    on_invalid: str = typer.Option(
+        "raise", "--on-invalid", help="raise, or skip invalid groups (status invalid_input)."
+    ),
+    duplicates: str = typer.Option(
+        "raise", "--duplicates", help="Repeated rows: raise, drop or keep."
+    ),
+    out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file of parameters."),
+) -> None:
+    """Fit LAW to DATA and write one row of parameters per group to OUT."""
+    frame = read_table(data)
+    mapping = parse_mapping(x, option="--x")
+    mapping = mapping[""] if list(mapping) == [""] else mapping
+    try:
+        start_spec = int(starts)
+    except ValueError:
+        start_spec = starts
+    if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
+        raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
+    with progress_bar(f"fitting {law}") as update:
+        result = fit_frame(
+            frame,
+            law,
+            mapping,
+            y,
+            by=parse_list(by, option="--by") or None,
+            loss=loss,
+            delta=delta,
+            starts=start_spec,
+            bootstrap=bootstrap,
+            solver=solver,
+            seed=seed,
+            weights=weights,
+            on_invalid=on_invalid,
+            duplicates=duplicates,
+            progress=update,
+        )
+    write_table(result.params, out)
+    counts = result.params["status"].value_counts().to_dict()
+    console.print(f"wrote {len(result.params)} fits to {out} ({counts})", highlight=False)

@@ -1,0 +1,13 @@
+"""``lawfit laws``: list the registered laws."""
+
+from __future__ import annotations
+
+from lawfit import laws
+from lawfit.cli._common import console, guarded
+
+
+@guarded
+def laws_command() -> None:
+    """List the registered laws with their formulas and parameters."""
+    for name in laws.names():
+        console.print(laws.get(name).describe(), highlight=False)

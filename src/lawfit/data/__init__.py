@@ -1,0 +1,17 @@
+"""Data: bundled corpora, file reading and validation at the pandas boundary."""
+
+from lawfit.data._io import read_table, write_table
+from lawfit.data._load import available, bundled_path, load
+from lawfit.data._validate import InputError, check_columns, numeric_column, row_list
+
+__all__ = [
+    "InputError",
+    "available",
+    "bundled_path",
+    "check_columns",
+    "load",
+    "numeric_column",
+    "read_table",
+    "row_list",
+    "write_table",
+]

@@ -1,0 +1,45 @@
+"""The batched fitting engine.
+
+Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`) and solvers
+(:class:`LevenbergMarquardt`, :class:`LBFGS`) are small frozen dataclasses whose numbers are
+array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of padded arrays
+in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
+(the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
+"""
+
+from lawfit.fit._api import FitResult, fit, start_values
+from lawfit.fit._batch import BatchFit, bootstrap_counts, fit_batch, fit_params, implicit_params
+from lawfit.fit._engine import Tasks, solve_tasks
+from lawfit.fit._lbfgs import LBFGS
+from lawfit.fit._lm import LevenbergMarquardt
+from lawfit.fit._objective import MSE, HuberLog, LogMSE, Objective, get_objective
+from lawfit.fit._problem import Functions, Problem, functions
+from lawfit.fit._solver import Solution, Solver, minimise
+from lawfit.fit._status import Status
+
+__all__ = [
+    "LBFGS",
+    "MSE",
+    "BatchFit",
+    "FitResult",
+    "Functions",
+    "HuberLog",
+    "LevenbergMarquardt",
+    "LogMSE",
+    "Objective",
+    "Problem",
+    "Solution",
+    "Solver",
+    "Status",
+    "Tasks",
+    "bootstrap_counts",
+    "fit",
+    "fit_batch",
+    "fit_params",
+    "functions",
+    "get_objective",
+    "implicit_params",
+    "minimise",
+    "solve_tasks",
+    "start_values",
+]

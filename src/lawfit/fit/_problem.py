@@ -1,0 +1,90 @@
+"""One fit as arrays: the data, the parameter space, and the functions solvers minimise."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from lawfit.fit._objective import Objective
+from lawfit.laws import Law
+from lawfit.laws.bijection import to_natural
+
+__all__ = ["Functions", "Problem", "functions", "natural_params", "predict_points"]
+
+
+class Problem(NamedTuple):
+    """One fit's data and parameter space. Every field is an array leaf.
+
+    ``x`` maps input names to (P,) arrays; ``target`` is y, or log y for log objectives;
+    ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
+    units; ``free`` is a (K,) mask, and fixed parameters take their unconstrained value from
+    ``anchor`` (K,).
+    """
+
+    x: dict
+    target: jax.Array
+    weight: jax.Array
+    lower: jax.Array
+    upper: jax.Array
+    free: jax.Array
+    anchor: jax.Array
+
+
+class Functions(NamedTuple):
+    """What solvers evaluate at unconstrained ``u``.
+
+    ``value(u) -> f``: the objective. ``value_and_grad(u) -> (f, g)``: the objective and its gradient.
+    ``gauss_newton(u) -> (f, g, H)``: f = 0.5|s|^2 for pseudo-residuals s, g = J^T s and
+    H = J^T J, with J = ds/du, accumulated point by point so no (P, K) array is kept.
+    """
+
+    value: object
+    value_and_grad: object
+    gauss_newton: object
+
+
+def natural_params(law: Law, problem: Problem, u: jax.Array) -> jax.Array:
+    """(K,) natural parameters for unconstrained ``u``, fixed entries taken from the anchor."""
+    return to_natural(jnp.where(problem.free, u, problem.anchor), problem.lower, problem.upper)
+
+
+def predict_points(law: Law, theta: jax.Array, x: dict, log: bool) -> jax.Array:
+    """The law (or its log) at every point of ``x`` for natural parameters ``theta`` (K,)."""
+    params = dict(zip(law.param_names, theta, strict=True))
+    one = law.log_predict_one if log else law.fn
+    return jax.vmap(lambda xi: one(params, xi))(x)
+
+
+def functions(law: Law, objective: Objective, problem: Problem) -> Functions:
+    """The objective ``sum_i w_i rho(r_i)`` of ``problem`` as solver :class:`Functions`."""
+    has_weight = problem.weight > 0
+    safe_weight = jnp.where(has_weight, problem.weight, 0.0)
+    root_weight = jnp.sqrt(jnp.where(has_weight, problem.weight, 1.0))
+    one = law.log_predict_one if objective.log_space else law.fn
+
+    def value(u):
+        theta = natural_params(law, problem, u)
+        r = problem.target - predict_points(law, theta, problem.x, objective.log_space)
+        return jnp.sum(jnp.where(has_weight, safe_weight * objective.rho(r), 0.0))
+
+    def gauss_newton(u):
+        params_of = lambda v: dict(  # noqa: E731
+            zip(law.param_names, natural_params(law, problem, v), strict=True)
+        )
+
+        def point(xi, ti, wi, ok):
+            def s_of(v):
+                s = objective.pseudo_residual(ti - one(params_of(v), xi))
+                return s, s
+
+            row, s = jax.jacfwd(s_of, has_aux=True)(u)
+            s = jnp.where(ok, wi * s, 0.0)
+            row = jnp.where(ok, wi * row, 0.0)
+            return 0.5 * s * s, s * row, row[:, None] * row[None, :]
+
+        f, g, h = jax.vmap(point)(problem.x, problem.target, root_weight, has_weight)
+        return f.sum(0), g.sum(0), h.sum(0)
+
+    return Functions(value, jax.value_and_grad(value), gauss_newton)

@@ -1,0 +1,38 @@
+"""The law zoo: scaling laws as pure JAX functions plus named parameter specs.
+
+A :class:`Law` is a function of one data point, ``fn(params, x)``, with its parameters'
+bounds (bijections to an unconstrained space, shared by MAP fits and NumPyro models),
+default start grids and default priors. Built-in laws are registered by name; register your
+own with :func:`register` and it works everywhere a name is accepted.
+"""
+
+from lawfit.laws import bijection
+from lawfit.laws._law import Law, Param, Prior, get, names, register
+from lawfit.laws._zoo import (
+    bnsl,
+    chinchilla,
+    data_constrained,
+    kaplan_nd,
+    power_law,
+    revisiting_m4,
+    shared_exponent,
+    sigmoid_link,
+)
+
+__all__ = [
+    "Law",
+    "Param",
+    "Prior",
+    "bijection",
+    "bnsl",
+    "chinchilla",
+    "data_constrained",
+    "get",
+    "kaplan_nd",
+    "names",
+    "power_law",
+    "register",
+    "revisiting_m4",
+    "shared_exponent",
+    "sigmoid_link",
+]
