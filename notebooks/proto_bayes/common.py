@@ -110,7 +110,10 @@ class Cfg:
     name: str
     likelihood: str = "normal"  # "normal" | "studentt"
     random_effects: bool = False  # per-model offset u_m ~ N(0, tau_u)
-    hetero: bool = False  # log sigma linear in (log10 C - mean)
+    # noise model: "" (homoscedastic) | "C": log sigma linear in log10 C | "plane": linear in
+    # log10 N and log10 D | "ratio": plane + quadratic in log10(D/N) (misfit away from the
+    # compute-optimal ridge).  All coordinates are decades from the training pivots.
+    hetero: str = ""
     discrepancy: bool = False  # add backtest-learned tau0 + kappa * d at prediction time
     # prior scales
     exp_sd: float = 0.5
@@ -188,6 +191,24 @@ def mu_fn(p, xn, xd):
     )
 
 
+def _log_noise_mult(cfg, un, ud, uc, sample=False, draws=None):
+    """log(sigma(x)/sigma0); un, ud, uc in decades from the training pivots."""
+    def g(name):
+        if sample:
+            return numpyro.sample(name, dist.Normal(0.0, 0.5))
+        return draws[name][:, None]
+
+    if cfg.hetero == "":
+        return 0.0 * un
+    if cfg.hetero == "C":
+        return g("gamma") * uc
+    out = g("gamma_N") * un + g("gamma_D") * ud
+    if cfg.hetero == "ratio":
+        rr = ud - un  # log10(D/N) minus its value at the pivot
+        out = out + g("gamma_r") * rr**2
+    return out
+
+
 def make_model(cfg: Cfg):
     def model(xn, xd, xc, y, mask, mid, e_loc, coef_loc):
         logE = numpyro.sample("logE", dist.Normal(e_loc, cfg.e_sd))
@@ -198,11 +219,7 @@ def make_model(cfg: Cfg):
         p = dict(logE=logE, logA=logA, logB=logB, alpha=jnp.exp(log_alpha), beta=jnp.exp(log_beta))
         mu = mu_fn(p, xn, xd)
         sigma = numpyro.sample("sigma", dist.HalfNormal(cfg.sigma_scale))
-        if cfg.hetero:
-            gamma = numpyro.sample("gamma", dist.Normal(0.0, 0.5))  # d log sigma / d log10 C
-            scale = sigma * jnp.exp(gamma * xc)
-        else:
-            scale = sigma
+        scale = sigma * jnp.exp(_log_noise_mult(cfg, xn / LN10, xd / LN10, xc, sample=True))
         if cfg.random_effects:
             tau_u = numpyro.sample("tau_u", dist.HalfNormal(cfg.tau_u_scale))
             z = numpyro.sample("z", dist.Normal(0.0, 1.0).expand([M_PAD]).to_event(1))
@@ -218,27 +235,72 @@ def make_model(cfg: Cfg):
     return model
 
 
-_MCMC_CACHE: dict = {}
+_RUNNERS: dict = {}
+
+
+def _init_unconstrained(cfg: Cfg, args) -> dict:
+    """Start every chain near the prior centre (jittered per chain in `fit_nuts`)."""
+    z = dict(logE=float(args["e_loc"]), logA=float(args["coef_loc"]), logB=float(args["coef_loc"]),
+             log_alpha=np.log(0.33), log_beta=np.log(0.33), sigma=np.log(0.01))
+    for k in {"": [], "C": ["gamma"], "plane": ["gamma_N", "gamma_D"],
+              "ratio": ["gamma_N", "gamma_D", "gamma_r"]}[cfg.hetero]:
+        z[k] = 0.0
+    if cfg.random_effects:
+        z["tau_u"] = np.log(0.01)
+        z["z"] = np.zeros(M_PAD)
+    if cfg.likelihood == "studentt":
+        z["nu"] = np.log(5.0)
+    return z
+
+
+def _get_runner(cfg: Cfg, args, chains, warmup, samples):
+    """A jitted function (keys, init, args) -> draws, compiled once per (cfg, padded size).
+
+    numpyro's MCMC re-jits its collection loop at every .run() (about 6 s here), so we drive the
+    functional NUTS kernel (numpyro.infer.hmc.hmc) ourselves inside one jax.jit(vmap(scan))."""
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import initialize_model
+
+    key = (cfg, int(args["y"].shape[0]), chains, warmup, samples)
+    if key in _RUNNERS:
+        return _RUNNERS[key]
+    model = make_model(cfg)
+    _, pot_gen, post_gen, _ = initialize_model(jax.random.PRNGKey(0), model, dynamic_args=True,
+                                               model_kwargs=args)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=pot_gen, algo="NUTS")
+
+    def one_chain(rng, z0, a):
+        state = init_kernel(z0, warmup, dense_mass=True, target_accept_prob=0.9,
+                            max_tree_depth=8, model_kwargs=a, rng_key=rng)
+
+        def body(st, _):
+            st = sample_kernel(st, model_kwargs=a)
+            return st, (st.z, st.diverging, st.num_steps)
+
+        state, (zs, div, ns) = jax.lax.scan(body, state, None, length=warmup + samples)
+        zs = jax.tree.map(lambda x: x[warmup:], zs)
+        cons = jax.vmap(post_gen(**a))(zs)
+        return cons, div[warmup:], ns[warmup:]
+
+    run = jax.jit(jax.vmap(one_chain, in_axes=(0, 0, None)))
+    _RUNNERS[key] = run
+    return run
 
 
 def fit_nuts(cfg: Cfg, prep: Prepared, seed=0, chains=4, warmup=500, samples=500):
-    """NUTS, vectorised chains; one compiled sampler per (cfg, padded size) is reused."""
-    key = (cfg, int(prep.args["y"].shape[0]), chains, warmup, samples)
-    if key not in _MCMC_CACHE:
-        kern = NUTS(make_model(cfg), target_accept_prob=0.9, max_tree_depth=8, dense_mass=True,
-                    init_strategy=numpyro.infer.init_to_median)
-        _MCMC_CACHE[key] = MCMC(kern, num_warmup=warmup, num_samples=samples, num_chains=chains,
-                                chain_method="vectorized", progress_bar=False,
-                                jit_model_args=True)
-    mcmc = _MCMC_CACHE[key]
+    """NUTS (dense mass, target accept 0.9), `chains` vectorised chains."""
+    run = _get_runner(cfg, prep.args, chains, warmup, samples)
+    rng = np.random.default_rng(seed)
+    z0 = _init_unconstrained(cfg, prep.args)
+    z0 = {k: jnp.asarray(np.asarray(v, np.float32)[None] + 0.1 * rng.standard_normal(
+        (chains,) + np.shape(v)), dtype=jnp.float32) for k, v in z0.items()}
     t0 = time.time()
-    mcmc.run(jax.random.PRNGKey(seed), **prep.args)
-    draws = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    cons, div, ns = run(jax.random.split(jax.random.PRNGKey(seed), chains), z0, prep.args)
+    draws = {k: np.asarray(v) for k, v in cons.items()}
     elapsed = time.time() - t0
-    extra = mcmc.get_extra_fields(group_by_chain=True)
-    div = int(np.asarray(extra["diverging"]).sum())
     diag = diagnostics(draws)
-    diag.update(divergences=div, seconds=elapsed)
+    diag.update(divergences=int(np.asarray(div).sum()), seconds=elapsed,
+                mean_steps=float(np.asarray(ns).mean()))
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in draws.items()}
     return flat, diag
 
@@ -281,16 +343,18 @@ def predictive_parts(draws, prep: Prepared, cfg: Cfg, N, D):
     mu = law_mean(draws, prep, N, D)
     S = mu.shape[0]
     scale = np.broadcast_to(draws["sigma"][:, None], mu.shape).copy()
-    if cfg.hetero:
-        xc = (np.log10(6.0 * N * D) - prep.lc_mean)[None, :]
-        scale = scale * np.exp(draws["gamma"][:, None] * xc)
+    un = ((np.log(N) - prep.logN0) / LN10)[None, :]
+    ud = ((np.log(D) - prep.logD0) / LN10)[None, :]
+    uc = (np.log10(6.0 * N * D) - prep.lc_mean)[None, :]
+    scale = scale * np.exp(_log_noise_mult(cfg, un, ud, uc, draws=draws))
     df = draws["nu"] + 1.0 if cfg.likelihood == "studentt" else np.full(S, np.inf)
     tau_u = draws["tau_u"] if cfg.random_effects else np.zeros(S)
     return mu, scale, df, tau_u
 
 
-def sample_predictive(parts, d, groups, tau0=0.0, kappa=0.0, rng=None, per_draw=1):
-    """Samples (S*per_draw, n) of log-loss.  Offsets are shared within `groups` (target model)."""
+def sample_predictive(parts, tau_d, groups, rng=None, per_draw=1):
+    """Samples (S*per_draw, n) of log-loss.  tau_d: (n,) discrepancy sd (see disc_sd).
+    The new-model offset and the discrepancy are shared within `groups` (a target model)."""
     rng = rng or np.random.default_rng(0)
     mu, scale, df, tau_u = parts
     mu = np.repeat(mu, per_draw, 0)
@@ -301,7 +365,7 @@ def sample_predictive(parts, d, groups, tau0=0.0, kappa=0.0, rng=None, per_draw=
     gids, ginv = np.unique(groups, return_inverse=True)
     zg = rng.standard_normal((S, len(gids)))[:, ginv]
     zd = rng.standard_normal((S, len(gids)))[:, ginv]
-    tau_d = tau0 + kappa * d[None, :]
+    tau_d = np.asarray(tau_d)[None, :]
     if np.isinf(df).all():
         eps = rng.standard_normal((S, n))
     else:
@@ -309,10 +373,23 @@ def sample_predictive(parts, d, groups, tau0=0.0, kappa=0.0, rng=None, per_draw=
     return mu + tau_u[:, None] * zg + tau_d * zd + scale * eps
 
 
-def approx_logpdf(parts, d, y, tau0, kappa):
+def disc_sd(disc: dict | None, d, a=None):
+    """Discrepancy sd: (tau0 + kappa * d) * exp(lam * a).
+
+    d: decades beyond the training box; a: optional absolute position of the target (e.g. log10 C
+    minus a fixed reference), so the discrepancy may grow with scale itself (lam, default 0)."""
+    if not disc:
+        return np.zeros_like(d)
+    out = disc["tau0"] + disc["kappa"] * d
+    if disc.get("lam", 0.0) and a is not None:
+        out = out * np.exp(disc["lam"] * a)
+    return out
+
+
+def approx_logpdf(parts, y, tau_d):
     """log mean_s p(y | draw s), offsets folded into the scale (StudentT with inflated scale)."""
     mu, scale, df, tau_u = parts
-    tot = np.sqrt(scale**2 + tau_u[:, None] ** 2 + (tau0 + kappa * d[None, :]) ** 2)
+    tot = np.sqrt(scale**2 + tau_u[:, None] ** 2 + tau_d[None, :] ** 2)
     dfb = np.broadcast_to(df[:, None], mu.shape)
     lp = np.where(
         np.isinf(dfb),
@@ -322,37 +399,47 @@ def approx_logpdf(parts, d, y, tau0, kappa):
     return special.logsumexp(lp, axis=0) - np.log(mu.shape[0])
 
 
-def learn_discrepancy(backtests, weights=None, thin=200):
-    """Maximum weighted log score of the backtest points over (tau0, kappa) >= 0.
+def learn_discrepancy(backtests, weights=None, thin=200, with_lam=False):
+    """Maximum weighted log score of the backtest points over tau0, kappa >= 0 (and lam).
 
-    backtests: list of (parts, d, y); weights: one per backtest (each point of backtest b gets
-    weight w_b / n_b).  Returns tau0, kappa and the log scores with and without the term."""
+    backtests: list of (parts, d, y) or (parts, d, y, a); weights: one per backtest (each point
+    of backtest b gets weight w_b / n_b).  Returns the fitted dict and log scores with and
+    without the term."""
     if weights is None:
         weights = np.ones(len(backtests))
     th = []
-    for parts, d, y in backtests:
+    for rec in backtests:
+        parts, d, y = rec[:3]
+        a = rec[3] if len(rec) > 3 else np.zeros_like(d)
         mu, scale, df, tau_u = parts
         S = mu.shape[0]
         idx = np.linspace(0, S - 1, min(thin, S)).astype(int)
-        th.append(((mu[idx], scale[idx], df[idx], tau_u[idx]), d, y))
+        th.append(((mu[idx], scale[idx], df[idx], tau_u[idx]), d, y, a))
+
+    def unpack(theta):
+        disc = dict(tau0=float(np.exp(theta[0])), kappa=float(np.exp(theta[1])))
+        disc["lam"] = float(theta[2]) if with_lam else 0.0
+        return disc
 
     def score(theta):
-        tau0, kappa = np.exp(theta)
+        disc = unpack(theta)
         tot = 0.0
-        for (parts, d, y), w in zip(th, weights):
-            tot += w * approx_logpdf(parts, d, y, tau0, kappa).mean()
+        for (parts, d, y, a), w in zip(th, weights):
+            tot += w * approx_logpdf(parts, y, disc_sd(disc, d, a)).mean()
         return -tot
 
     best = None
     for t0 in (1e-3, 1e-2, 3e-2):
         for k0 in (1e-3, 1e-2, 5e-2):
-            r = optimize.minimize(score, np.log([t0, k0]), method="Nelder-Mead",
-                                  options=dict(xatol=1e-3, fatol=1e-6, maxiter=400))
+            x0 = [np.log(t0), np.log(k0)] + ([0.0] if with_lam else [])
+            r = optimize.minimize(score, x0, method="Nelder-Mead",
+                                  options=dict(xatol=1e-3, fatol=1e-6, maxiter=600))
             if best is None or r.fun < best.fun:
                 best = r
-    tau0, kappa = np.exp(best.x)
-    base = -score(np.log([1e-12, 1e-12]))
-    return dict(tau0=float(tau0), kappa=float(kappa), logscore=-float(best.fun), logscore_none=base)
+    disc = unpack(best.x)
+    disc["logscore"] = -float(best.fun)
+    disc["logscore_none"] = -score(np.array([-30.0, -30.0] + ([0.0] if with_lam else [])))
+    return disc
 
 
 # ----------------------------------------------------------------------------- metrics

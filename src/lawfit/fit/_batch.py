@@ -8,6 +8,7 @@ kernel; shapes are bucketed by the caller.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import jax
@@ -18,7 +19,7 @@ from jax import lax
 from lawfit.fit._engine import Tasks, solve_tasks
 from lawfit.fit._lm import LevenbergMarquardt
 from lawfit.fit._objective import HuberLog, Objective
-from lawfit.fit._problem import Problem, functions, natural_params
+from lawfit.fit._problem import Problem, encode_inputs, functions, natural_params
 from lawfit.fit._solver import Solver
 from lawfit.fit._status import Status
 from lawfit.laws import Law
@@ -100,6 +101,7 @@ def fit_batch(
     bootstrap: int = 0,
     seed: int = 0,
     lanes: int = 256,
+    screen_ftol: float = 1e-8,
     dtype=None,
 ) -> BatchFit:
     """Fit G padded problems from S starts each, then R bootstrap refits per group.
@@ -115,6 +117,9 @@ def fit_batch(
         objective, solver: default Huber on log residuals (delta 1e-3), Levenberg-Marquardt.
         bootstrap: R resamples per group, each refit from the group's optimum.
         seed: bootstrap seed; lanes: fits advanced together.
+        screen_ftol: with several starts, each runs to this relative reduction of the objective
+            (a screening tolerance like scipy's L-BFGS-B default), then the best start of each
+            group is polished with ``solver``'s own tolerances.
         dtype: float dtype of the computation (default: JAX's default float).
     """
     objective = HuberLog() if objective is None else objective
@@ -140,7 +145,7 @@ def fit_batch(
     target = np.log(np.where(weight > 0, y, 1.0)) if objective.log_space else y
     as_dtype = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     problems = Problem(
-        x={name: as_dtype(v) for name, v in x.items()},
+        x=encode_inputs(law, {name: as_dtype(v) for name, v in x.items()}),
         target=as_dtype(target),
         weight=as_dtype(weight),
         lower=as_dtype(lower),
@@ -154,20 +159,38 @@ def fit_batch(
         weight=jnp.asarray(groups),
         start=as_dtype(u_starts.reshape(-1, k)),
     )
+    screen = solver
+    if n_starts > 1:
+        screen = dataclasses.replace(solver, ftol=max(float(solver.ftol), screen_ftol))
     sol = jax.device_get(
-        solve_tasks(law, objective, solver, problems, problems.weight, tasks, lanes)
+        solve_tasks(law, objective, screen, problems, problems.weight, tasks, lanes)
     )
     best, n_converged = _best_of_starts(sol.objective, sol.status, n_groups, n_starts)
     pick = np.arange(n_groups) * n_starts + best
-    u_best = sol.u[pick]
+    u_best, f_best = sol.u[pick], sol.objective[pick]
+    steps, status = sol.steps[pick], sol.status[pick]
+    if n_starts > 1:
+        polish_tasks = Tasks(
+            group=jnp.arange(n_groups, dtype=jnp.int32),
+            weight=jnp.arange(n_groups, dtype=jnp.int32),
+            start=as_dtype(u_best),
+        )
+        polished = jax.device_get(
+            solve_tasks(law, objective, solver, problems, problems.weight, polish_tasks, lanes)
+        )
+        better = np.isfinite(polished.objective) & (polished.objective <= f_best)
+        u_best = np.where(better[:, None], polished.u, u_best)
+        f_best = np.where(better, polished.objective, f_best)
+        status = np.where(better, polished.status, status)
+        steps = steps + polished.steps
     params = np.asarray(to_natural(u_best, lower, upper))
     params = np.where(free, params, np.asarray(to_natural(u_starts[:, 0, :], lower, upper)))
     result = BatchFit(
         params=params,
         u=u_best,
-        objective=sol.objective[pick],
-        steps=sol.steps[pick],
-        status=np.where(np.isfinite(sol.objective[pick]), sol.status[pick], Status.NONFINITE),
+        objective=f_best,
+        steps=steps,
+        status=np.where(np.isfinite(f_best), status, Status.NONFINITE),
         n_converged=n_converged,
     )
     if bootstrap <= 0:
@@ -242,7 +265,7 @@ def fit_params(
     u0 = to_unconstrained(jnp.asarray(start, y.dtype), lower, upper)
     target = jnp.log(jnp.where(weight > 0, y, 1.0)) if objective.log_space else y
     problem = Problem(
-        x={name: jnp.asarray(v, y.dtype) for name, v in x.items()},
+        x=encode_inputs(law, {name: jnp.asarray(v, y.dtype) for name, v in x.items()}),
         target=target,
         weight=weight,
         lower=lower,

@@ -38,6 +38,7 @@ class Tasks(NamedTuple):
 class _Carry(NamedTuple):
     lane_task: jax.Array
     lane_steps: jax.Array
+    lane_problem: Problem
     state: object
     next_task: jax.Array
     out: Solution
@@ -56,6 +57,13 @@ def _problem(problems: Problem, weights: jax.Array, tasks: Tasks, task) -> Probl
     )
 
 
+def _select(mask, new, old):
+    """Per-lane choice between two pytrees with a leading lane axis."""
+    return jax.tree.map(
+        lambda a, b: jnp.where(mask.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, old
+    )
+
+
 @partial(jax.jit, static_argnames=("law", "lanes"))
 def solve_tasks(
     law: Law,
@@ -69,10 +77,13 @@ def solve_tasks(
     """Solve every task; returns a :class:`Solution` with a leading task axis (T,).
 
     ``problems`` has a leading group axis (G, ...) on every field except ``weight``, which
-    is unused: weights come from ``weights`` (W, P) through ``tasks.weight``.
+    is unused: weights come from ``weights`` (W, P) through ``tasks.weight``. Lanes that
+    finish wait until an eighth of them are free, then are refilled together, so the data
+    of new tasks is gathered once per refill rather than at every step.
     """
     n_tasks, k = tasks.start.shape
     lanes = max(1, min(lanes, n_tasks))
+    refill_at = max(1, lanes // 8)
     dtype = tasks.start.dtype
     step_all = jax.vmap(lambda p, s: solver.step(functions(law, objective, p), s))
     problem_of = jax.vmap(lambda t: _problem(problems, weights, tasks, t))
@@ -83,44 +94,51 @@ def solve_tasks(
         steps=jnp.zeros((n_tasks,), jnp.int32),
         status=jnp.full((n_tasks,), Status.NONFINITE, jnp.int32),
     )
-    lane_task = jnp.arange(lanes)
+    first = jnp.arange(lanes)
     carry = _Carry(
-        lane_task=lane_task,
+        lane_task=first,
         lane_steps=jnp.zeros(lanes, jnp.int32),
-        state=jax.vmap(solver.init)(tasks.start[lane_task]),
+        lane_problem=problem_of(first),
+        state=jax.vmap(solver.init)(tasks.start[first]),
         next_task=jnp.asarray(lanes),
         out=out,
     )
 
+    def refill(c: _Carry) -> _Carry:
+        idle = c.lane_task < 0
+        new_task = c.next_task + jnp.cumsum(idle) - 1
+        take = idle & (new_task < n_tasks)
+        safe = jnp.clip(new_task, 0, n_tasks - 1)
+        return c._replace(
+            lane_task=jnp.where(take, new_task, c.lane_task),
+            lane_steps=jnp.where(take, 0, c.lane_steps),
+            lane_problem=_select(take, problem_of(safe), c.lane_problem),
+            state=_select(take, jax.vmap(solver.init)(tasks.start[safe]), c.state),
+            next_task=c.next_task + jnp.sum(take),
+        )
+
     def cond(c: _Carry):
-        return jnp.any(c.lane_task >= 0)
+        return jnp.any(c.lane_task >= 0) | (c.next_task < n_tasks)
 
     def body(c: _Carry) -> _Carry:
         active = c.lane_task >= 0
-        task = jnp.where(active, c.lane_task, 0)
-        state = step_all(problem_of(task), c.state)
-        steps = c.lane_steps + 1
+        state = step_all(c.lane_problem, c.state)
+        steps = c.lane_steps + active
         done, _ = jax.vmap(solver.terminate)(state)
         finished = active & (done | (steps >= solver.max_steps))
         result = jax.vmap(partial(finish, solver))(state, done, steps)
-        slot = jnp.where(finished, task, n_tasks)
+        slot = jnp.where(finished, c.lane_task, n_tasks)
         out = jax.tree.map(
             lambda o, r: o.at[slot].set(r.astype(o.dtype), mode="drop"), c.out, result
         )
-        new_task = c.next_task + jnp.cumsum(finished) - 1
-        refill = finished & (new_task < n_tasks)
-        fresh = jax.vmap(solver.init)(tasks.start[jnp.clip(new_task, 0, n_tasks - 1)])
-        state = jax.tree.map(
-            lambda f, s: jnp.where(refill.reshape((-1,) + (1,) * (s.ndim - 1)), f, s),
-            fresh,
-            state,
-        )
-        return _Carry(
-            lane_task=jnp.where(finished, jnp.where(refill, new_task, -1), c.lane_task),
-            lane_steps=jnp.where(finished, 0, steps),
+        c = c._replace(
+            lane_task=jnp.where(finished, -1, c.lane_task),
+            lane_steps=steps,
             state=state,
-            next_task=c.next_task + jnp.sum(finished),
             out=out,
         )
+        n_idle = jnp.sum(c.lane_task < 0)
+        due = (c.next_task < n_tasks) & ((n_idle >= refill_at) | (n_idle == lanes))
+        return lax.cond(due, refill, lambda c: c, c)
 
     return lax.while_loop(cond, body, carry).out

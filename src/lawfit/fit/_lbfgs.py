@@ -1,11 +1,15 @@
-"""L-BFGS: optax's L-BFGS preconditioner with a backtracking Armijo line search.
+"""L-BFGS: optax's L-BFGS preconditioner with a weak-Wolfe line search, one evaluation a step.
 
-Each step evaluates one trial point u + t d. An accepted trial (Armijo: f(u + t d) <= f(u)
-+ c1 t g.d) updates the curvature memory through :func:`optax.scale_by_lbfgs` and gives
-the next direction; a rejected one shrinks t by safeguarded quadratic interpolation. One
-evaluation per step keeps every lane of a batch in lock step (Nocedal & Wright 2006,
-"Numerical Optimization", Alg. 7.5 with Alg. 3.1 backtracking). A pair with non-positive
-curvature resets the memory, so the direction is always one of descent.
+Each step evaluates one trial point u + t d of the current line search. The trial is
+accepted when it satisfies the weak Wolfe conditions (Armijo: f_t <= f + c1 t g.d;
+curvature: g_t.d >= c2 g.d). A trial that decreases f enough but is still steeply downhill
+is remembered and the step is extrapolated (t *= 4): on a Huber objective, piecewise linear
+far from the optimum, this is what lets L-BFGS take long steps. A trial that fails Armijo
+falls back to the remembered point if there is one, else backtracks by safeguarded
+quadratic interpolation. An accepted point updates the curvature memory through
+:func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
+next direction (Nocedal & Wright 2006, "Numerical Optimization", Algs. 3.5 and 7.5). One
+evaluation per step keeps every lane of a batch in lock step.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ __all__ = ["LBFGS"]
 
 
 class LBFGSState(NamedTuple):
-    """Current point (``f = inf`` until evaluated), direction, step length and memory."""
+    """Current point (``f = inf`` until evaluated), line search and curvature memory."""
 
     u: jax.Array
     f: jax.Array
     g: jax.Array
     direction: jax.Array
     t: jax.Array
+    t_ok: jax.Array
+    f_ok: jax.Array
+    g_ok: jax.Array
     memory: optax.ScaleByLBFGSState
     converged: jax.Array
     stalled: jax.Array
@@ -46,18 +53,19 @@ class LBFGS(Solver):
         ftol: relative reduction of the objective on an accepted step below which to stop.
         gtol: infinity norm of the gradient below which to stop.
         max_steps: step cap (each step is one objective-and-gradient evaluation).
-        c1: Armijo sufficient-decrease constant.
+        c1, c2: Armijo and curvature constants of the weak Wolfe conditions.
         memory: number of curvature pairs kept (static: changing it recompiles).
     """
 
     ftol: float = 1e-12
     gtol: float = 1e-14
-    max_steps: int = 1000
+    max_steps: int = 2000
     c1: float = 1e-4
+    c2: float = 0.9
     memory: int = field(default=10, metadata=dict(static=True))
 
     def __post_init__(self):
-        _check_positive(self, ("ftol", "gtol", "c1"))
+        _check_positive(self, ("ftol", "gtol", "c1", "c2"))
         if self.memory < 1:
             raise ValueError(f"LBFGS.memory must be >= 1; got {self.memory}")
 
@@ -68,12 +76,16 @@ class LBFGS(Solver):
     def init(self, u0):
         dtype = u0.dtype
         false = jnp.asarray(False)
+        zero = jnp.asarray(0.0, dtype)
         return LBFGSState(
             u=u0,
             f=jnp.asarray(jnp.inf, dtype),
             g=jnp.zeros_like(u0),
             direction=jnp.zeros_like(u0),
             t=jnp.asarray(1.0, dtype),
+            t_ok=zero,
+            f_ok=zero,
+            g_ok=jnp.zeros_like(u0),
             memory=self._preconditioner.init(u0),
             converged=false,
             stalled=false,
@@ -88,19 +100,32 @@ class LBFGS(Solver):
         f_t, g_t = fns.value_and_grad(trial)
         finite = jnp.isfinite(f_t) & jnp.all(jnp.isfinite(g_t))
         slope = jnp.dot(g, d)
-        accept = finite & (fresh | (f_t <= f + self.c1 * t * slope))
+        armijo = finite & (f_t <= f + self.c1 * t * slope)
+        flat_enough = jnp.dot(g_t, d) >= self.c2 * slope
+        have_ok = state.t_ok > 0
+
+        # Outcomes: accept the trial, accept the remembered point, extrapolate or backtrack.
+        take_trial = fresh & finite | (~fresh & armijo & (flat_enough | (t >= 1e10)))
+        worse_than_ok = have_ok & (f_t > state.f_ok)
+        take_ok = ~fresh & have_ok & (~armijo | worse_than_ok)
+        extrapolate = ~fresh & armijo & ~take_trial & ~take_ok
+        accept = take_trial | take_ok
+        t_new_point = jnp.where(take_ok, state.t_ok, jnp.where(fresh, 0.0, t))
+        u_a = u + t_new_point * d
+        f_a = jnp.where(take_ok, state.f_ok, f_t)
+        g_a = jnp.where(take_ok, state.g_ok, g_t)
 
         # Next direction from the memory, reset when the new pair has no positive curvature.
         precond = self._preconditioner
-        s, y = trial - u, g_t - g
+        s, y = u_a - u, g_a - g
         curved = fresh | (jnp.dot(s, y) > eps * jnp.linalg.norm(s) * jnp.linalg.norm(y))
         memory = jax.tree.map(
-            lambda kept, reset: jnp.where(curved, kept, reset), state.memory, precond.init(trial)
+            lambda kept, reset: jnp.where(curved, kept, reset), state.memory, precond.init(u_a)
         )
-        step_dir, memory = precond.update(g_t, memory, trial)
+        step_dir, memory = precond.update(g_a, memory, u_a)
         d_new = -step_dir
-        downhill = jnp.dot(g_t, d_new) < 0
-        d_new = jnp.where(downhill, d_new, -g_t / jnp.maximum(jnp.linalg.norm(g_t), eps))
+        downhill = jnp.dot(g_a, d_new) < 0
+        d_new = jnp.where(downhill, d_new, -g_a / jnp.maximum(jnp.linalg.norm(g_a), eps))
 
         # Backtracking: minimiser of the quadratic through f, slope and f_t, kept in [0.1t, 0.5t].
         curvature = f_t - f - slope * t
@@ -108,22 +133,25 @@ class LBFGS(Solver):
         t_back = jnp.where(finite & (curvature > 0), jnp.clip(t_quad, 0.1 * t, 0.5 * t), 0.1 * t)
 
         ftol = _floor(self.ftol, dtype)
-        small_reduction = ~fresh & (jnp.abs(f - f_t) <= ftol * jnp.abs(f_t))
-        small_grad = jnp.max(jnp.abs(g_t)) <= self.gtol
-        tiny_step = t * jnp.linalg.norm(d) <= eps * (jnp.linalg.norm(u) + eps)
-        converged = (accept & (small_reduction | small_grad)) | (~fresh & ~accept & tiny_step)
+        small_reduction = accept & ~fresh & (jnp.abs(f - f_a) <= ftol * jnp.abs(f_a))
+        small_grad = accept & (jnp.max(jnp.abs(g_a)) <= self.gtol)
+        backtracking = ~accept & ~extrapolate
+        tiny_step = backtracking & (t * jnp.linalg.norm(d) <= eps * (jnp.linalg.norm(u) + eps))
 
         def pick(new, old):
             return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
 
         return LBFGSState(
-            u=pick(trial, u),
-            f=pick(f_t, f),
-            g=pick(g_t, g),
+            u=pick(u_a, u),
+            f=pick(f_a, f),
+            g=pick(g_a, g),
             direction=pick(d_new, d),
-            t=jnp.where(accept, 1.0, t_back),
+            t=jnp.where(accept, 1.0, jnp.where(extrapolate, 4.0 * t, t_back)),
+            t_ok=jnp.where(extrapolate, t, 0.0),
+            f_ok=jnp.where(extrapolate, f_t, state.f_ok),
+            g_ok=jnp.where(extrapolate, g_t, state.g_ok),
             memory=pick(memory, state.memory),
-            converged=converged,
+            converged=small_reduction | small_grad | tiny_step,
             stalled=fresh & ~finite,
         )
 

@@ -11,13 +11,21 @@ from lawfit.fit._objective import Objective
 from lawfit.laws import Law
 from lawfit.laws.bijection import to_natural
 
-__all__ = ["Functions", "Problem", "functions", "natural_params", "predict_points"]
+__all__ = [
+    "Functions",
+    "Problem",
+    "decode_inputs",
+    "encode_inputs",
+    "functions",
+    "natural_params",
+    "predict_points",
+]
 
 
 class Problem(NamedTuple):
     """One fit's data and parameter space. Every field is an array leaf.
 
-    ``x`` maps input names to (P,) arrays; ``target`` is y, or log y for log objectives;
+    ``x`` maps input names to (P,) arrays, encoded by :func:`encode_inputs`; ``target`` is y, or log y for log objectives;
     ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
     units; ``free`` is a (K,) mask, and fixed parameters take their unconstrained value from
     ``anchor`` (K,).
@@ -45,6 +53,21 @@ class Functions(NamedTuple):
     gauss_newton: object
 
 
+def encode_inputs(law: Law, x: dict) -> dict:
+    """Inputs as stored in a :class:`Problem`: logs for laws whose inputs are positive.
+
+    :func:`decode_inputs` maps them back with ``exp``; XLA folds ``log(exp(v))`` to ``v``, so
+    a law that takes logs of its inputs (most scaling laws) does no per-point logarithm in
+    the inner loop.
+    """
+    return {k: jnp.log(v) for k, v in x.items()} if law.positive_inputs else dict(x)
+
+
+def decode_inputs(law: Law, x: dict) -> dict:
+    """Inverse of :func:`encode_inputs`."""
+    return {k: jnp.exp(v) for k, v in x.items()} if law.positive_inputs else dict(x)
+
+
 def natural_params(law: Law, problem: Problem, u: jax.Array) -> jax.Array:
     """(K,) natural parameters for unconstrained ``u``, fixed entries taken from the anchor."""
     return to_natural(jnp.where(problem.free, u, problem.anchor), problem.lower, problem.upper)
@@ -54,7 +77,7 @@ def predict_points(law: Law, theta: jax.Array, x: dict, log: bool) -> jax.Array:
     """The law (or its log) at every point of ``x`` for natural parameters ``theta`` (K,)."""
     params = dict(zip(law.param_names, theta, strict=True))
     one = law.log_predict_one if log else law.fn
-    return jax.vmap(lambda xi: one(params, xi))(x)
+    return jax.vmap(lambda xi: one(params, decode_inputs(law, xi)))(x)
 
 
 def functions(law: Law, objective: Objective, problem: Problem) -> Functions:
@@ -70,21 +93,16 @@ def functions(law: Law, objective: Objective, problem: Problem) -> Functions:
         return jnp.sum(jnp.where(has_weight, safe_weight * objective.rho(r), 0.0))
 
     def gauss_newton(u):
-        params_of = lambda v: dict(  # noqa: E731
-            zip(law.param_names, natural_params(law, problem, v), strict=True)
+        def pseudo(v, xi, ti):
+            p = dict(zip(law.param_names, natural_params(law, problem, v), strict=True))
+            s = objective.pseudo_residual(ti - one(p, decode_inputs(law, xi)))
+            return s, s
+
+        jac, s = jax.vmap(jax.jacfwd(pseudo, has_aux=True), in_axes=(None, 0, 0))(
+            u, problem.x, problem.target
         )
-
-        def point(xi, ti, wi, ok):
-            def s_of(v):
-                s = objective.pseudo_residual(ti - one(params_of(v), xi))
-                return s, s
-
-            row, s = jax.jacfwd(s_of, has_aux=True)(u)
-            s = jnp.where(ok, wi * s, 0.0)
-            row = jnp.where(ok, wi * row, 0.0)
-            return 0.5 * s * s, s * row, row[:, None] * row[None, :]
-
-        f, g, h = jax.vmap(point)(problem.x, problem.target, root_weight, has_weight)
-        return f.sum(0), g.sum(0), h.sum(0)
+        s = jnp.where(has_weight, root_weight * s, 0.0)
+        jac = jnp.where(has_weight[:, None], root_weight[:, None] * jac, 0.0)
+        return 0.5 * jnp.dot(s, s), jac.T @ s, jac.T @ jac
 
     return Functions(value, jax.value_and_grad(value), gauss_newton)

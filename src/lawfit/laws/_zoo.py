@@ -23,12 +23,13 @@ __all__ = [
 _INF = math.inf
 
 
-def _lse(first, *rest):
-    """log(sum(exp(terms))) as a chain of elementwise ``logaddexp`` (fuses; no stacking)."""
-    out = first
-    for term in rest:
-        out = jnp.logaddexp(out, term)
-    return out
+def _lse(*terms):
+    """log(sum(exp(terms))), shifted by their (constant) maximum; fuses into one loop."""
+    shift = terms[0]
+    for term in terms[1:]:
+        shift = jnp.maximum(shift, term)
+    shift = lax.stop_gradient(shift)
+    return shift + jnp.log(sum(jnp.exp(term - shift) for term in terms))
 
 
 def _exp_grid(lo: float, hi: float, step: float) -> tuple[float, ...]:

@@ -1,0 +1,22 @@
+"""Shared test set-up: float64 everywhere (as optimistix's tests do) and shared data."""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import lawfit  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def chinchilla_frame() -> pd.DataFrame:
+    """Epoch AI's 240 Chinchilla points (5 outliers dropped), columns N, D, C, loss."""
+    return lawfit.load("chinchilla")
+
+
+@pytest.fixture(scope="session")
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20250101)

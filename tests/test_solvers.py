@@ -1,0 +1,184 @@
+"""Law zoo x solver zoo: recovery on noisy synthetic data, jit/eager and vmap/loop equivalence,
+and no recompilation when only numbers change."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lawfit
+from lawfit import laws
+from lawfit.evaluate import simulate
+from lawfit.fit import (
+    LBFGS,
+    HuberLog,
+    LevenbergMarquardt,
+    Problem,
+    Status,
+    Tasks,
+    fit_batch,
+    functions,
+    minimise,
+    solve_tasks,
+)
+from lawfit.fit._problem import encode_inputs
+from lawfit.laws.bijection import to_natural, to_unconstrained
+
+GRID_ND = {"N": np.logspace(7, 10, 6)[:, None], "D": np.logspace(8.5, 11.5, 6)[None, :]}
+CASES = {
+    "chinchilla": (dict(E=1.8, A=400.0, B=2000.0, alpha=0.34, beta=0.37), GRID_ND, ("E", "alpha", "beta")),
+    "shared_exponent": (dict(E=1.7, A=300.0, B=900.0, alpha=0.3), GRID_ND, ("E", "alpha")),
+    "power_law": (dict(E=1.5, A=50.0, alpha=0.2), {"x": np.logspace(6, 12, 30)}, ("E", "alpha")),
+    "power_law_no_e": (dict(A=50.0, alpha=0.1), {"x": np.logspace(6, 12, 30)}, ("A", "alpha")),
+    "kaplan_nd": (
+        dict(N_c=8.8e13, D_c=5.4e13, alpha_N=0.076, alpha_D=0.095),
+        {"N": np.logspace(6, 10, 6)[:, None], "D": np.logspace(8, 11, 6)[None, :]},
+        ("alpha_N", "alpha_D"),
+    ),
+    "data_constrained": (
+        dict(E=1.87, A=521.0, B=1488.0, alpha=0.353, beta=0.353, R_D_star=15.4, R_N_star=5.3),
+        {
+            "N": np.array([1e8, 4e8, 1.6e9, 6.4e9])[:, None, None],
+            "U": np.array([1e9, 1e10])[None, :, None],
+            "D": np.array([1e9, 1e10])[None, :, None] * np.array([0.5, 1, 2, 4, 8, 16, 32, 64])[None, None, :],
+        },
+        ("E", "alpha", "R_D_star"),
+    ),
+    "bnsl": (
+        dict(a=0.1, b=5.0, c0=0.1, c1=0.4, d1=1e5, f1=0.5),
+        {"x": np.logspace(2, 9, 40)},
+        ("c0", "c1"),
+    ),
+    "revisiting_m4": (
+        dict(eps_inf=0.1, eps_0=1.0, alpha=0.7, beta=5.0, c=0.4),
+        {"x": np.logspace(1, 6, 30)},
+        ("eps_inf", "c"),
+    ),
+    "sigmoid_link": (dict(floor=0.25, ceiling=0.9, k=3.0, L0=3.2), {"L": np.linspace(1.8, 5.0, 30)}, ("k", "L0")),
+}
+SOLVERS = {"lm": LevenbergMarquardt(), "lbfgs": LBFGS()}
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_recovers_parameters(name, solver):
+    truth, design, checked = CASES[name]
+    law = laws.get(name)
+    loss = "mse" if law.output == "accuracy" else "huber-log"
+    multiplicative = law.output != "accuracy"
+    frame = simulate(law, truth, design, noise=1e-3, multiplicative=multiplicative, seed=1)
+    starts = "grid" if len(law.start_grid()) <= 1000 else 64
+    result = lawfit.fit(frame, law, {k: k for k in law.inputs}, "y", loss=loss, delta=0.01,
+                        starts=starts, seed=0, solver=SOLVERS[solver])
+    row = result.params.iloc[0]
+    assert row["status"] == "converged"
+    objective = result.objective
+    with jax.enable_x64(True):
+        target = np.log(frame["y"]) if objective.log_space else frame["y"]
+        pred_true = law.predict(truth, {k: frame[k].to_numpy() for k in law.inputs})
+        pred_true = np.log(pred_true) if objective.log_space else pred_true
+        at_truth = float(np.sum(objective.rho(jnp.asarray(target - pred_true))))
+    assert row["objective"] <= at_truth * (1 + 1e-6), "the fit is worse than the true parameters"
+    for p in checked:
+        assert row[p] == pytest.approx(truth[p], rel=0.1), p
+    np.testing.assert_allclose(result.predict(frame), frame["y"], rtol=0.01)
+
+
+def _power_problem(seed=0, n=12, scale=1.0):
+    rng = np.random.default_rng(seed)
+    x = np.logspace(6, 11, n)
+    y = (1.5 + 40.0 * x**-0.2) * np.exp(1e-3 * rng.standard_normal(n)) * scale
+    law = laws.power_law
+    problem = Problem(
+        x=encode_inputs(law, {"x": jnp.asarray(x)}),
+        target=jnp.log(jnp.asarray(y)),
+        weight=jnp.ones(n),
+        lower=jnp.asarray(law.lower),
+        upper=jnp.asarray(law.upper),
+        free=jnp.ones(3, bool),
+        anchor=jnp.zeros(3),
+    )
+    return law, problem
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_jit_and_eager_agree(solver):
+    law, problem = _power_problem()
+    fns = functions(law, HuberLog(1e-3), problem)
+    u0 = to_unconstrained(jnp.array([1.0, 10.0, 0.5]), problem.lower, problem.upper)
+    jitted = jax.jit(lambda u: minimise(SOLVERS[solver], fns, u))(u0)
+    with jax.disable_jit():
+        eager = minimise(SOLVERS[solver], fns, u0)
+    assert int(jitted.status) == int(eager.status) == Status.CONVERGED
+    np.testing.assert_allclose(jitted.u, eager.u, rtol=1e-8)
+    assert int(jitted.steps) == int(eager.steps)
+
+
+@pytest.mark.parametrize("solver", sorted(SOLVERS))
+def test_batch_equals_each_fit_alone(solver):
+    """Lane recycling: a task's result does not depend on what else is in the batch (up to
+    float reassociation in batched reductions, which can change how many steps the last
+    machine-precision decimals take)."""
+    law = laws.power_law
+    problems = [_power_problem(seed, scale=1 + seed / 10)[1] for seed in range(6)]
+    batched = jax.tree.map(lambda *a: jnp.stack(a), *problems)
+    starts = to_unconstrained(jnp.array([[1.0, 10.0, 0.5], [2.0, 1e3, 0.1]]), law.lower, law.upper)
+    tasks = Tasks(
+        group=jnp.repeat(jnp.arange(6), 2), weight=jnp.repeat(jnp.arange(6), 2), start=jnp.tile(starts, (6, 1))
+    )
+    together = solve_tasks(law, HuberLog(1e-3), SOLVERS[solver], batched, batched.weight, tasks, 4)
+    for t in range(12):
+        g = int(tasks.group[t])
+        one = jax.tree.map(lambda a, g=g: a[g : g + 1], batched)
+        alone = solve_tasks(
+            law, HuberLog(1e-3), SOLVERS[solver], one, one.weight,
+            Tasks(jnp.zeros(1, int), jnp.zeros(1, int), tasks.start[t : t + 1]), 1,
+        )
+        np.testing.assert_allclose(together.u[t], alone.u[0], rtol=1e-8)
+        assert int(together.status[t]) == int(alone.status[0])
+
+
+def test_new_numbers_do_not_recompile(rng):
+    """Data, weights, delta, bounds, starts and fixed values are leaves: one compile."""
+    law = laws.chinchilla
+    n, d = np.logspace(7, 10, 5)[:, None] * np.ones((1, 4)), np.ones((5, 1)) * np.logspace(9, 11, 4)[None]
+    base = dict(lower=law.lower, upper=law.upper, free=np.array([True, True, True, True, False]))
+
+    def run(scale, delta, hi, start_shift, beta):
+        y = (1.7 + 400 * n**-0.3 + 900 * d**-beta).ravel()[None] * scale
+        starts = law.start_grid()[::450] * start_shift
+        upper = np.where(np.arange(5) == 3, hi, law.upper)
+        return fit_batch(
+            law, {"N": n.ravel()[None], "D": d.ravel()[None]}, y, np.ones_like(y),
+            starts=starts, fixed_values=np.array([1.0, 1.0, 1.0, 1.0, beta]),
+            objective=HuberLog(delta), **{**base, "upper": upper},
+        )
+
+    run(1.0, 1e-3, math.inf, 1.0, 0.3)
+    size = solve_tasks._cache_size()
+    out = run(1.01, 2e-3, 3.0, 1.1, 0.31)
+    assert solve_tasks._cache_size() == size
+    assert out.params[0, 4] == pytest.approx(0.31)
+
+
+def test_status_for_nonfinite_and_step_cap():
+    law, problem = _power_problem()
+    fns = functions(law, HuberLog(1e-3), problem)
+    bad = minimise(LevenbergMarquardt(), fns, jnp.array([1.0, 800.0, 0.0]))
+    assert int(bad.status) == Status.NONFINITE
+    capped = minimise(LevenbergMarquardt(max_steps=2), fns, jnp.array([5.0, 5.0, -3.0]))
+    assert int(capped.status) == Status.MAX_STEPS and int(capped.steps) == 2
+
+
+def test_fixed_parameters_stay_fixed():
+    law, problem = _power_problem()
+    fixed = problem._replace(
+        free=jnp.array([True, True, False]),
+        anchor=to_unconstrained(jnp.array([1.0, 1.0, 0.25]), problem.lower, problem.upper),
+    )
+    sol = minimise(LevenbergMarquardt(), functions(law, HuberLog(1e-3), fixed), jnp.array([0.0, 2.0, 3.0]))
+    theta = to_natural(jnp.where(fixed.free, sol.u, fixed.anchor), fixed.lower, fixed.upper)
+    assert float(theta[2]) == pytest.approx(0.25, rel=1e-12)
+    assert int(sol.status) == Status.CONVERGED
