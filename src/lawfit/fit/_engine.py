@@ -1,11 +1,13 @@
-"""The batched kernel: many fits in one compiled ``lax.while_loop`` that keeps lanes busy.
+"""The batched kernel: many fits in compiled ``lax.while_loop`` s that keep lanes busy.
 
 A batch is a list of *tasks*, each one fit: a problem (group), a weight vector (the data's
 weights or a bootstrap resample of them) and a start. ``lanes`` fits advance together, one
 solver step each per iteration (``vmap``); when a fit stops, its result is written to its
 slot and its lane takes the next task from the queue. So the cost follows the total number
 of steps, not the slowest start times the number of tasks, and every fit follows exactly the
-trajectory it would follow alone.
+trajectory it would follow alone. With several devices, the task list is split into one
+contiguous block per device with :func:`jax.shard_map` (on a CPU, expose its cores as devices
+with ``XLA_FLAGS=--xla_force_host_platform_device_count=N``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from lawfit.fit._objective import Objective
 from lawfit.fit._problem import Problem, functions
@@ -77,10 +81,42 @@ def solve_tasks(
     """Solve every task; returns a :class:`Solution` with a leading task axis (T,).
 
     ``problems`` has a leading group axis (G, ...) on every field except ``weight``, which
-    is unused: weights come from ``weights`` (W, P) through ``tasks.weight``. Lanes that
-    finish wait until an eighth of them are free, then are refilled together, so the data
-    of new tasks is gathered once per refill rather than at every step.
+    is unused: weights come from ``weights`` (W, P) through ``tasks.weight``. ``lanes`` fits
+    advance together on each device.
     """
+    n_devices = jax.device_count()
+    n_tasks = tasks.start.shape[0]
+    if n_devices == 1 or n_tasks < 2 * n_devices:
+        return _solve_local(law, objective, solver, problems, weights, tasks, lanes)
+    pad = (-n_tasks) % n_devices
+    padded = jax.tree.map(lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]), tasks)
+    mesh = jax.make_mesh((n_devices,), ("tasks",))
+    padded = jax.reshard(padded, NamedSharding(mesh, P("tasks")))
+
+    def local(t, p, w, o, s):
+        return _solve_local(law, o, s, p, w, t, lanes)
+
+    out = jax.shard_map(
+        local,
+        mesh=mesh,
+        in_specs=(P("tasks"), P(), P(), P(), P()),
+        out_specs=P("tasks"),
+        check_vma=False,
+    )(padded, problems, weights, objective, solver)
+    return jax.tree.map(lambda a: a[:n_tasks], out)
+
+
+def _solve_local(
+    law: Law,
+    objective: Objective,
+    solver: Solver,
+    problems: Problem,
+    weights: jax.Array,
+    tasks: Tasks,
+    lanes: int,
+) -> Solution:
+    """The lane loop on one device. Lanes that finish wait until an eighth of them are free,
+    then are refilled together, so new tasks' data is gathered once per refill."""
     n_tasks, k = tasks.start.shape
     lanes = max(1, min(lanes, n_tasks))
     refill_at = max(1, lanes // 8)
