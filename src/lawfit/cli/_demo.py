@@ -5,17 +5,23 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import typer
 
+from lawfit import plot
 from lawfit.cli._common import console, guarded, progress_bar
 from lawfit.data import load, write_table
+from lawfit.evaluate import compute_optimal
 from lawfit.fit import fit as fit_frame
+
+CHINCHILLA_COMPUTE = 5.88e23  # FLOPs of Chinchilla-70B (Hoffmann et al. 2022)
 
 
 @guarded
 def demo_command(
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the CIs."),
-    out: Path = typer.Option(Path("demo_out"), "--out", help="Folder for the demo's tables."),
+    out: Path = typer.Option(Path("demo_out"), "--out", help="Folder for the demo's tables and figure."),
 ) -> None:
     """Fit Chinchilla's law to Epoch AI's 240 points from Hoffmann's 4,500 starts, with CIs."""
     frame = load("chinchilla")
@@ -39,12 +45,33 @@ def demo_command(
         )
     console.print(result.summary(), highlight=False)
     console.print(
-        "Besiroglu et al. 2024 (Epoch): E 1.8172, A 482.01, B 2085.43, alpha 0.3478, beta 0.3658 "
-        "(grid fit: E 1.817236, A 477.84, B 2143.86, alpha 0.347313, beta 0.367183)",
+        "Epoch AI's grid fit (Besiroglu et al. 2024): E 1.817236, A 477.84, B 2143.86, "
+        "alpha 0.347313, beta 0.367183, objective 0.00101827",
         highlight=False,
     )
+    point = compute_optimal(result.params, CHINCHILLA_COMPUTE).iloc[0]
+    line = (
+        f"Compute-optimal at C = {CHINCHILLA_COMPUTE:.3g} FLOPs: N* = {point['N_opt']:.3g}, "
+        f"D* = {point['D_opt']:.3g}, D*/N* = {point['tokens_per_param']:.1f}"
+    )
+    if result.bootstrap is not None:
+        draws = result.bootstrap[result.bootstrap["status"] == "converged"]
+        ratio = compute_optimal(draws, CHINCHILLA_COMPUTE)["tokens_per_param"]
+        lo, mid, hi = np.quantile(ratio, [0.025, 0.5, 0.975])
+        line += f" (bootstrap median {mid:.1f}, 95% interval {lo:.1f}-{hi:.1f})"
+    console.print(line + "; Hoffmann et al.'s own fit gives 92.8, the 'Chinchilla rule' 20.", highlight=False)
+
     out.mkdir(parents=True, exist_ok=True)
     write_table(result.params, out / "chinchilla_params.csv")
+    if result.bootstrap is not None:
+        write_table(result.bootstrap, out / "chinchilla_bootstrap.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    plot.curves(result, frame, along="D", ax=axes[0])
+    plot.parity(result, frame, ax=axes[1])
+    fig.tight_layout()
+    fig.savefig(out / "chinchilla_fit.png", dpi=110)
+    plt.close(fig)
     console.print(
-        f"done in {time.perf_counter() - started:.1f} s; table in {out / 'chinchilla_params.csv'}"
+        f"done in {time.perf_counter() - started:.1f} s; tables and figure in {out}/",
+        highlight=False,
     )
