@@ -115,10 +115,7 @@ def bench_grid(args) -> None:
         rows.append((label, seconds, float(out.objective[0]), dict(zip(law.param_names, out.params[0], strict=True))))
 
     grid = hoffmann_grid()
-    if args.full:
-        subset = grid
-    else:
-        subset = grid[np.random.default_rng(0).choice(n_all, args.scipy_fits, replace=False)]
+    subset = grid if args.full else grid[np.random.default_rng(0).choice(n_all, args.scipy_fits, replace=False)]
     scipy_rows = []
     for label, analytic in [("scipy L-BFGS-B, finite-difference gradient (Epoch's code)", False),
                             ("scipy L-BFGS-B, analytic gradient", True)]:
@@ -127,9 +124,9 @@ def bench_grid(args) -> None:
         scipy_rows.append((label, seconds / n, n, best_f, best_x))
 
     print(f"{'method':<58}{'per fit':>12}{'whole grid':>12}{'objective':>14}")
-    for label, per_fit, n, best_f, best_x in scipy_rows:
+    for label, per_fit, n, best_f, _ in scipy_rows:
         print(f"{label:<58}{per_fit * 1e3:>10.2f}ms{per_fit * n_all:>11.1f}s{best_f:>14.10f}  ({n} fits timed)")
-    for label, seconds, objective, params in rows:
+    for label, seconds, objective, _ in rows:
         print(f"{label:<58}{seconds / n_all * 1e3:>10.4f}ms{seconds:>11.3f}s{objective:>14.10f}")
     print("speed-up (scipy per-fit time / lawfit per-fit time):")
     for label, seconds, _, _ in rows:

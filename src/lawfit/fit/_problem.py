@@ -25,8 +25,8 @@ __all__ = [
 class Problem(NamedTuple):
     """One fit's data and parameter space. Every field is an array leaf.
 
-    ``x`` maps input names to (P,) arrays, encoded by :func:`encode_inputs`; ``target`` is y, or log y for log objectives;
-    ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
+    ``x`` maps input names to (P,) arrays, encoded by :func:`encode_inputs`; ``target`` is y,
+    or log y for log objectives; ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
     units; ``free`` is a (K,) mask, and fixed parameters take their unconstrained value from
     ``anchor`` (K,).
     """
