@@ -28,7 +28,7 @@ def fit_command(
     bootstrap: int = typer.Option(
         0, "--bootstrap", help="Bootstrap resamples per group (adds SEs and CIs)."
     ),
-    solver: str = typer.Option("lm", "--solver", help="lm (Levenberg-Marquardt) or lbfgs."),
+    solver: str = typer.Option("auto", "--solver", help="auto (LM for mse, L-BFGS for huber-log), lm or lbfgs."),
     seed: int = typer.Option(0, "--seed", help="Seed for random starts and resamples."),
     weights: str = typer.Option(None, "--weights", help="Optional column of per-point weights."),
     on_invalid: str = typer.Option(

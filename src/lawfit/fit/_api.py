@@ -163,12 +163,16 @@ def _raise_problems(problem: pd.Series, argument: str = "data") -> None:
     raise InputError(f"{argument}: " + "; ".join(parts))
 
 
-def _solver(solver: str | Solver, max_steps: int | None) -> Solver:
+def _solver(solver: str | Solver, max_steps: int | None, objective: Objective) -> Solver:
+    """``"auto"``: Levenberg-Marquardt for least squares, L-BFGS for the Huber loss, whose
+    Gauss-Newton model is poor where residuals exceed delta (LM then converges linearly)."""
     if isinstance(solver, Solver):
         return solver if max_steps is None else _replace(solver, max_steps=max_steps)
+    if solver == "auto":
+        solver = "lbfgs" if objective.name == "huber-log" else "lm"
     choices = {"lm": LevenbergMarquardt, "lbfgs": LBFGS}
     if solver not in choices:
-        raise InputError(f"solver must be one of {', '.join(choices)}; got {solver!r}")
+        raise InputError(f"solver must be auto, lm or lbfgs, or a Solver; got {solver!r}")
     return choices[solver]() if max_steps is None else choices[solver](max_steps=int(max_steps))
 
 
@@ -255,7 +259,7 @@ def fit(
     bootstrap: int = 0,
     ci: float = 0.95,
     seed: int = 0,
-    solver: str | Solver = "lm",
+    solver: str | Solver = "auto",
     max_steps: int | None = None,
     bounds: Mapping[str, tuple] | None = None,
     fixed: Mapping[str, float] | pd.DataFrame | None = None,
@@ -281,7 +285,8 @@ def fit(
             (S, K) array; the best start of each group is kept.
         bootstrap: R resamples per group, each refit from the group's optimum; adds SEs and
             percentile CIs at level ``ci``.
-        solver: ``"lm"`` (Levenberg-Marquardt) or ``"lbfgs"``, or a solver instance.
+        solver: ``"auto"`` (Levenberg-Marquardt for ``mse``/``log-mse``, L-BFGS for
+            ``huber-log``), ``"lm"``, ``"lbfgs"``, or a solver instance.
         max_steps: step cap per fit.
         bounds: parameter -> (lower, upper) natural bounds (None for open); replaces the law's.
         fixed: parameter -> value held fixed, or a DataFrame of ``by`` columns and parameter
@@ -312,7 +317,7 @@ def fit(
         objective = get_objective(loss, delta)
     except ValueError as err:
         raise InputError(f"loss: {err}") from None
-    solver_ = _solver(solver, max_steps)
+    solver_ = _solver(solver, max_steps, objective)
     mapping = _input_columns(law, x)
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if not isinstance(y, str):
