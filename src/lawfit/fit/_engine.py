@@ -115,30 +115,19 @@ def _solve_local(
     tasks: Tasks,
     lanes: int,
 ) -> Solution:
-    """The lane loop on one device. Lanes that finish wait until an eighth of them are free,
-    then are refilled together, so new tasks' data is gathered once per refill."""
+    """The lane loop on one device.
+
+    Lanes that finish wait until an eighth of them are free, then are refilled together, so
+    new tasks' data is gathered once per refill. When the queue is empty and at most an
+    eighth of the lanes are still running, those are compacted into a loop with an eighth of
+    the lanes (and so on down to a few lanes), so a few slow fits do not keep every lane
+    stepping.
+    """
     n_tasks, k = tasks.start.shape
     lanes = max(1, min(lanes, n_tasks))
-    refill_at = max(1, lanes // 8)
     dtype = tasks.start.dtype
     step_all = jax.vmap(lambda p, s: solver.step(functions(law, objective, p), s))
     problem_of = jax.vmap(lambda t: _problem(problems, weights, tasks, t))
-
-    out = Solution(
-        u=jnp.zeros((n_tasks, k), dtype),
-        objective=jnp.full((n_tasks,), jnp.inf, dtype),
-        steps=jnp.zeros((n_tasks,), jnp.int32),
-        status=jnp.full((n_tasks,), Status.NONFINITE, jnp.int32),
-    )
-    first = jnp.arange(lanes)
-    carry = _Carry(
-        lane_task=first,
-        lane_steps=jnp.zeros(lanes, jnp.int32),
-        lane_problem=problem_of(first),
-        state=jax.vmap(solver.init)(tasks.start[first]),
-        next_task=jnp.asarray(lanes),
-        out=out,
-    )
 
     def refill(c: _Carry) -> _Carry:
         idle = c.lane_task < 0
@@ -153,10 +142,8 @@ def _solve_local(
             next_task=c.next_task + jnp.sum(take),
         )
 
-    def cond(c: _Carry):
-        return jnp.any(c.lane_task >= 0) | (c.next_task < n_tasks)
-
     def body(c: _Carry) -> _Carry:
+        n_lanes = c.lane_task.shape[0]
         active = c.lane_task >= 0
         state = step_all(c.lane_problem, c.state)
         steps = c.lane_steps + active
@@ -164,17 +151,50 @@ def _solve_local(
         finished = active & (done | (steps >= solver.max_steps))
         result = jax.vmap(partial(finish, solver))(state, done, steps)
         slot = jnp.where(finished, c.lane_task, n_tasks)
-        out = jax.tree.map(
-            lambda o, r: o.at[slot].set(r.astype(o.dtype), mode="drop"), c.out, result
-        )
-        c = c._replace(
-            lane_task=jnp.where(finished, -1, c.lane_task),
-            lane_steps=steps,
-            state=state,
-            out=out,
-        )
+        out = jax.tree.map(lambda o, r: o.at[slot].set(r.astype(o.dtype), mode="drop"), c.out, result)
+        c = c._replace(lane_task=jnp.where(finished, -1, c.lane_task), lane_steps=steps, state=state, out=out)
         n_idle = jnp.sum(c.lane_task < 0)
-        due = (c.next_task < n_tasks) & ((n_idle >= refill_at) | (n_idle == lanes))
+        due = (c.next_task < n_tasks) & ((n_idle >= max(1, n_lanes // 8)) | (n_idle == n_lanes))
         return lax.cond(due, refill, lambda c: c, c)
 
-    return lax.while_loop(cond, body, carry).out
+    def run(c: _Carry, stop_at: int) -> _Carry:
+        """Step until done, or until the queue is empty and at most ``stop_at`` lanes run."""
+
+        def cond(c: _Carry):
+            n_active = jnp.sum(c.lane_task >= 0)
+            pending = (n_active > 0) | (c.next_task < n_tasks)
+            return pending & ((c.next_task < n_tasks) | (n_active > stop_at))
+
+        return lax.while_loop(cond, body, c)
+
+    def compact(c: _Carry, n_lanes: int) -> _Carry:
+        active = c.lane_task >= 0
+        index = jnp.nonzero(active, size=n_lanes, fill_value=0)[0]
+        valid = jnp.arange(n_lanes) < jnp.sum(active)
+        take = lambda a: a[index]  # noqa: E731
+        return c._replace(
+            lane_task=jnp.where(valid, c.lane_task[index], -1),
+            lane_steps=c.lane_steps[index],
+            lane_problem=jax.tree.map(take, c.lane_problem),
+            state=jax.tree.map(take, c.state),
+        )
+
+    first = jnp.arange(lanes)
+    carry = _Carry(
+        lane_task=first,
+        lane_steps=jnp.zeros(lanes, jnp.int32),
+        lane_problem=problem_of(first),
+        state=jax.vmap(solver.init)(tasks.start[first]),
+        next_task=jnp.asarray(lanes),
+        out=Solution(
+            u=jnp.zeros((n_tasks, k), dtype),
+            objective=jnp.full((n_tasks,), jnp.inf, dtype),
+            steps=jnp.zeros((n_tasks,), jnp.int32),
+            status=jnp.full((n_tasks,), Status.NONFINITE, jnp.int32),
+        ),
+    )
+    n_lanes = lanes
+    while n_lanes // 8 >= 2:
+        n_lanes //= 8
+        carry = compact(run(carry, stop_at=n_lanes), n_lanes)
+    return run(carry, stop_at=0).out
