@@ -19,7 +19,7 @@ def test_notebook_runs(path, monkeypatch, tmp_path):
     namespace: dict = {}
     for cell in cells:
         if cell["cell_type"] == "code":
-            exec(compile("".join(cell["source"]), f"{path.name}", "exec"), namespace)  # noqa: S102
+            exec(compile("".join(cell["source"]), f"{path.name}", "exec"), namespace)
     import matplotlib.pyplot as plt
 
     plt.close("all")

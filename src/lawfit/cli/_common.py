@@ -9,25 +9,35 @@ from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lawfit.data import InputError
 
-__all__ = ["console", "error_console", "guarded", "parse_list", "parse_mapping", "progress_bar"]
+__all__ = [
+    "console",
+    "error_console",
+    "escape",
+    "guarded",
+    "parse_list",
+    "parse_mapping",
+    "progress_bar",
+]
 
 console = Console()
 error_console = Console(stderr=True)
 
 
 def guarded(command: Callable) -> Callable:
-    """Turn :class:`InputError` (and interrupts) into a one-line message and exit code 2 (130)."""
+    """Turn :class:`InputError` (and interrupts) into a one-line message on stderr and exit
+    code 2 (130), with no traceback; the message is printed as is (no rich markup)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except InputError as err:
-            error_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            error_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             error_console.print("[yellow]interrupted[/]; completed outputs were kept")

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded, parse_list, parse_mapping, progress_bar
+from lawfit.cli._common import (
+    console,
+    error_console,
+    escape,
+    guarded,
+    parse_list,
+    parse_mapping,
+    progress_bar,
+)
 from lawfit.data import InputError, read_table, write_table
 from lawfit.fit import fit as fit_frame
+from lawfit.fit._diagnostics import IllConditionedWarning
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where ``--resume`` keeps finished groups: ``OUT.partial.parquet`` next to ``OUT``."""
+    return out.with_name(out.name + ".partial.parquet")
 
 
 @guarded
@@ -37,9 +53,24 @@ def fit_command(
     duplicates: str = typer.Option(
         "raise", "--duplicates", help="Repeated rows: raise, drop or keep."
     ),
+    precision: str = typer.Option("float64", "--precision", help="float64 or float32."),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Save finished groups to OUT.partial.parquet as the fit goes, and continue "
+        "from that file if a previous run was interrupted.",
+    ),
     out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file of parameters."),
 ) -> None:
-    """Fit LAW to DATA and write one row of parameters per group to OUT."""
+    """Fit LAW to DATA and write one row of parameters per group to OUT.
+
+    Exit codes: 0 done, 2 bad input (one line on stderr names the column and rows), 130
+    interrupted (with --resume, finished groups are kept for the next run).
+    """
+    if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
+        raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
+    if not out.parent.is_dir():
+        raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
     frame = read_table(data)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
@@ -47,26 +78,49 @@ def fit_command(
         start_spec = int(starts)
     except ValueError:
         start_spec = starts
-    if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
-        raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
-    with progress_bar(f"fitting {law}") as update:
-        result = fit_frame(
-            frame,
-            law,
-            mapping,
-            y,
-            by=parse_list(by, option="--by") or None,
-            loss=loss,
-            delta=delta,
-            starts=start_spec,
-            bootstrap=bootstrap,
-            solver=solver,
-            seed=seed,
-            weights=weights,
-            on_invalid=on_invalid,
-            duplicates=duplicates,
-            progress=update,
-        )
+    partial = checkpoint_path(out) if resume else None
+    if partial is not None and partial.exists():
+        console.print(f"resuming from {partial}", highlight=False)
+    try:
+        with progress_bar(f"fitting {law}") as update, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IllConditionedWarning)
+            result = fit_frame(
+                frame,
+                law,
+                mapping,
+                y,
+                by=parse_list(by, option="--by") or None,
+                loss=loss,
+                delta=delta,
+                starts=start_spec,
+                bootstrap=bootstrap,
+                solver=solver,
+                seed=seed,
+                weights=weights,
+                on_invalid=on_invalid,
+                duplicates=duplicates,
+                precision=precision,
+                progress=update,
+                checkpoint=partial,
+            )
+    except KeyboardInterrupt:
+        if partial is not None and partial.exists():
+            error_console.print(
+                f"[yellow]interrupted[/]; finished groups are saved in {escape(str(partial))}: rerun the "
+                "same command (with --resume) to continue",
+                highlight=False,
+            )
+            raise typer.Exit(code=130) from None
+        raise
+    for item in caught:
+        if issubclass(item.category, IllConditionedWarning):
+            error_console.print(
+                f"[yellow]warning:[/] {escape(str(item.message))}", highlight=False, soft_wrap=True
+            )
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     write_table(result.params, out)
+    if partial is not None and partial.exists():
+        os.remove(partial)
     counts = result.params["status"].value_counts().to_dict()
     console.print(f"wrote {len(result.params)} fits to {out} ({counts})", highlight=False)

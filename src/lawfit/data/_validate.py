@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -35,22 +36,72 @@ def check_columns(frame: pd.DataFrame, columns: Sequence[str], *, argument: str)
         )
 
 
+_TEXT = object()  # marker: a cell that is not a number
+# Text that means "missing" (pandas' markers), read as NaN like an empty cell.
+_MISSING = frozenset({"nan", "-nan", "na", "n/a", "null", "none", "<na>", "#n/a"})
+
+
+def _to_float(value) -> float | object:
+    """One cell as a float, NaN for a missing cell, or ``_TEXT``; booleans are not numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return np.nan
+    if isinstance(value, (bool, np.bool_)):
+        return _TEXT
+    if isinstance(value, numbers.Real):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range
+            return np.inf if value > 0 else -np.inf
+    if isinstance(value, (str, bytes)):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if not text.strip() or text.strip().lower() in _MISSING:
+            return np.nan
+        if "_" in text:  # float() reads '1_000'; a table cell with '_' is text
+            return _TEXT
+        try:
+            return float(text)
+        except (ValueError, OverflowError):
+            return _TEXT
+    return _TEXT
+
+
 def numeric_column(frame: pd.DataFrame, column: str, *, role: str) -> tuple[np.ndarray, pd.Series]:
     """The column as float64 plus a per-row problem description ('' where fine).
 
-    Text that is not a number, NaN and infinities are problems; ``role`` (e.g. ``"x N"``)
-    says which argument the column fills, for messages.
+    Text that is not a number (booleans included), NaN and infinities are per-row
+    problems; a column of booleans, dates or complex numbers is an error. ``role`` (e.g.
+    ``"input N"``) says which argument the column fills, for messages such as
+    ``column 'n_params' (input N) is not a number``.
     """
     raw = frame[column]
     if isinstance(raw, pd.DataFrame):
         raise InputError(f"{role}: column {column!r} appears more than once in the data")
-    values = pd.to_numeric(raw, errors="coerce")
-    values = values.astype(float)
+    dtype = raw.dtype
+    kind = None
+    if pd.api.types.is_bool_dtype(dtype):
+        kind = "booleans (True/False)"
+    elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        kind = "dates or durations"
+    elif isinstance(dtype, pd.PeriodDtype | pd.IntervalDtype):
+        kind = "periods or intervals"
+    elif pd.api.types.is_complex_dtype(dtype):
+        kind = "complex numbers"
+    if kind is not None:
+        raise InputError(f"{role}: column {column!r} holds {kind}, not real numbers")
+    label = f"column {column!r} ({role})"
     problem = pd.Series("", index=frame.index, dtype=object)
-    text = values.isna() & raw.notna()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        text = text & raw.astype(str).str.strip().ne("")
-    problem[text] = f"{role} column {column!r} is not a number"
-    problem[values.isna() & ~text] = f"{role} column {column!r} is missing (NaN)"
-    problem[np.isinf(values.to_numpy())] = f"{role} column {column!r} is infinite"
-    return values.to_numpy(dtype=float), problem
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = raw.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+        text = np.zeros(len(values), bool)
+    elif isinstance(dtype, pd.StringDtype):  # strings only: vectorised
+        values = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+        words = raw.fillna("").str.strip().str.lower()
+        text = np.isnan(values) & (words.ne("") & ~words.isin(_MISSING)).to_numpy(dtype=bool)
+    else:  # object, strings, categories: cell by cell, so no cell type can raise
+        cells = [_to_float(v) for v in raw.astype(object).to_numpy()]
+        text = np.array([c is _TEXT for c in cells], dtype=bool)
+        values = np.array([np.nan if c is _TEXT else c for c in cells], dtype=float)
+    problem[text] = f"{label} is not a number"
+    problem[np.isnan(values) & ~text] = f"{label} is missing (NaN)"
+    problem[np.isinf(values)] = f"{label} is infinite"
+    return values, problem

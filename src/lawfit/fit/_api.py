@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from lawfit.data import InputError, check_columns, numeric_column, read_table, row_list
-from lawfit.fit._batch import BatchFit, fit_batch, move_inside
+from lawfit.data import (
+    InputError,
+    check_columns,
+    numeric_column,
+    read_table,
+    row_list,
+    write_table,
+)
+from lawfit.fit._batch import fit_batch, move_inside
+from lawfit.fit._diagnostics import IllConditionedWarning, diagnose, warning_messages
 from lawfit.fit._lbfgs import LBFGS
 from lawfit.fit._lm import LevenbergMarquardt
 from lawfit.fit._objective import Objective, get_objective
@@ -37,8 +48,10 @@ class FitResult:
     Attributes:
         params: one row per group: the ``by`` columns, one column per parameter (natural
             units), ``objective`` (summed loss at the optimum), ``status``, ``steps``,
-            ``n_points``, ``n_converged`` (starts that converged), ``message``; with a
-            bootstrap also ``{param}_se``, ``{param}_lo``, ``{param}_hi`` (percentile CI).
+            ``n_points``, ``n_converged`` (starts that converged), ``message`` (why a fit
+            failed or was not run), ``warning`` (a parameter at or near a bound, or an
+            ill-conditioned optimum; empty when fine); with a bootstrap also
+            ``{param}_se``, ``{param}_lo``, ``{param}_hi`` (percentile CI).
         law, x, y, by: what was fitted (``x`` maps law inputs to columns).
         bootstrap: long table of resample fits (``by`` columns, ``resample``, parameters,
             ``status``), or None.
@@ -69,7 +82,7 @@ class FitResult:
         check_columns(data, list(mapping.values()), argument="x")
         inputs = {}
         for name, column in mapping.items():
-            values, problem = numeric_column(data, column, role=f"x {name}")
+            values, problem = numeric_column(data, column, role=f"input {name}")
             _raise_problems(problem)
             inputs[name] = values
         if self.by:
@@ -155,14 +168,6 @@ def _input_columns(law: Law, x) -> dict[str, str]:
     return {name: mapping[name] for name in law.inputs}
 
 
-def _raise_problems(problem: pd.Series, argument: str = "data") -> None:
-    bad = problem[problem != ""]
-    if bad.empty:
-        return
-    parts = [f"{msg} at {row_list(rows.index)}" for msg, rows in bad.groupby(bad, sort=False)]
-    raise InputError(f"{argument}: " + "; ".join(parts))
-
-
 def _solver(solver: str | Solver, max_steps: int | None, objective: Objective) -> Solver:
     """``"auto"``: Levenberg-Marquardt for least squares, L-BFGS for the Huber loss, whose
     Gauss-Newton model is poor where residuals exceed delta (LM then converges linearly)."""
@@ -173,7 +178,10 @@ def _solver(solver: str | Solver, max_steps: int | None, objective: Objective) -
     choices = {"lm": LevenbergMarquardt, "lbfgs": LBFGS}
     if solver not in choices:
         raise InputError(f"solver must be auto, lm or lbfgs, or a Solver; got {solver!r}")
-    return choices[solver]() if max_steps is None else choices[solver](max_steps=int(max_steps))
+    try:
+        return choices[solver]() if max_steps is None else choices[solver](max_steps=int(max_steps))
+    except ValueError as err:
+        raise InputError(f"solver: {err}") from None
 
 
 def _replace(obj, **changes):
@@ -267,6 +275,7 @@ def fit(
     duplicates: str = "raise",
     precision: str = "float64",
     progress: Progress | None = None,
+    checkpoint: str | os.PathLike | None = None,
 ) -> FitResult:
     """Fit ``law`` to ``data``, one fit per group of ``by``, from many starts in one kernel.
 
@@ -291,28 +300,56 @@ def fit(
         bounds: parameter -> (lower, upper) natural bounds (None for open); replaces the law's.
         fixed: parameter -> value held fixed, or a DataFrame of ``by`` columns and parameter
             columns giving per-group values (e.g. another family's fit, for borrowing).
-        on_invalid: ``"raise"`` (default) or ``"skip"``: a group with invalid rows or too few
-            points is then reported with status ``invalid_input`` and a message, and every
-            other group is fitted exactly as it would be alone.
+        on_invalid: ``"raise"`` (default): any invalid row (text, NaN or infinity in a used
+            column, an input <= 0 for a law that takes logs, y <= 0 for a log loss, a negative
+            weight, a duplicated row under ``duplicates="raise"``) or any group with fewer
+            points than free parameters or a constant input raises :class:`InputError`
+            naming the columns and rows. ``"skip"``: such a group is reported with status
+            ``invalid_input`` and a message, and every other group is fitted exactly as it
+            would be alone.
         duplicates: rows repeated in all of by/x/y(/weights): ``"raise"``, ``"drop"`` or ``"keep"``.
         precision: ``"float64"`` (default) or ``"float32"``.
         progress: called as ``progress(groups_done, groups_total)`` after each kernel call.
+        checkpoint: a ``.parquet`` path. After each kernel call the finished groups are
+            saved there (the file is rewritten atomically); a later call with the same data
+            and options fits only the groups not in it, and returns what an uninterrupted
+            run returns. A checkpoint from other data or options is an :class:`InputError`.
+
+    Returns:
+        A :class:`FitResult`. Its ``params`` table has a ``warning`` column (after
+        ``message``), empty unless the fit is ill-conditioned or pinned at a bound (see
+        :mod:`lawfit.fit._diagnostics`); such fits are also summarised in one
+        :class:`IllConditionedWarning`.
     """
-    if not isinstance(data, pd.DataFrame):
+    if isinstance(data, (str, os.PathLike)):
         data = read_table(data)
-    law = get_law(law)
+    elif not isinstance(data, pd.DataFrame):
+        raise InputError(
+            f"data must be a DataFrame or a path to a CSV or Parquet file; got {type(data).__name__}"
+        )
+    try:
+        law = get_law(law)
+    except ValueError as err:
+        raise InputError(f"law: {err}") from None
     if on_invalid not in ("raise", "skip"):
         raise InputError(f"on_invalid must be 'raise' or 'skip'; got {on_invalid!r}")
     if duplicates not in ("raise", "drop", "keep"):
         raise InputError(f"duplicates must be 'raise', 'drop' or 'keep'; got {duplicates!r}")
     if precision not in ("float64", "float32"):
         raise InputError(f"precision must be 'float64' or 'float32'; got {precision!r}")
-    if not (isinstance(bootstrap, (int, np.integer)) and bootstrap >= 0):
+    if not (_is_int(bootstrap) and bootstrap >= 0):
         raise InputError(f"bootstrap must be a non-negative integer; got {bootstrap!r}")
-    if not 0 < ci < 1:
-        raise InputError(f"ci must be in (0, 1); got {ci}")
-    if not (isinstance(delta, (int, float)) and delta > 0):
-        raise InputError(f"delta must be positive; got {delta!r}")
+    if not (_is_int(seed) and seed >= 0):
+        raise InputError(f"seed must be a non-negative integer; got {seed!r}")
+    if not (_is_real(ci) and 0 < ci < 1):
+        raise InputError(f"ci must be in (0, 1); got {ci!r}")
+    if not (_is_real(delta) and math.isfinite(delta) and delta > 0):
+        raise InputError(f"delta must be a positive number; got {delta!r}")
+    if max_steps is not None and not (_is_int(max_steps) and max_steps >= 1):
+        raise InputError(f"max_steps must be a positive integer; got {max_steps!r}")
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress must be callable; got {type(progress).__name__}")
+    checkpoint = _checkpoint_path(checkpoint)
     try:
         objective = get_objective(loss, delta)
     except ValueError as err:
@@ -331,6 +368,7 @@ def fit(
 
     # --- per-row checks --------------------------------------------------------------
     frame = data.reset_index(drop=True)
+    labels = np.asarray(data.index)  # the caller's row labels, for messages
     columns = {}
     problems = pd.Series("", index=frame.index, dtype=object)
 
@@ -339,44 +377,71 @@ def fit(
         problems[fresh] = message
 
     for name, column in mapping.items():
-        values, problem = numeric_column(frame, column, role=f"x {name}")
+        values, problem = numeric_column(frame, column, role=f"input {name}")
         note(problem != "", problem)
         if law.positive_inputs:
-            note(np.nan_to_num(values, nan=1.0) <= 0, f"x {name} column {column!r} must be > 0")
+            note(
+                np.nan_to_num(values, nan=1.0) <= 0,
+                f"column {column!r} (input {name}) must be > 0",
+            )
         columns[name] = values
     y_values, problem = numeric_column(frame, y, role="y")
     note(problem != "", problem)
     if objective.log_space:
         note(
             np.nan_to_num(y_values, nan=1.0) <= 0,
-            f"y column {y!r} must be > 0 for the {objective.name} loss",
+            f"column {y!r} (y) must be > 0 for the {objective.name} loss",
         )
     w_values = np.ones(len(frame))
     if weights is not None:
         w_values, problem = numeric_column(frame, weights, role="weights")
         note(problem != "", problem)
-        note(np.nan_to_num(w_values, nan=0.0) < 0, f"weights column {weights!r} must be >= 0")
+        note(np.nan_to_num(w_values, nan=0.0) < 0, f"column {weights!r} (weights) must be >= 0")
 
-    key_cols = [*by_cols, *mapping.values(), y, *([weights] if weights else [])]
-    repeated = frame.duplicated(subset=list(dict.fromkeys(key_cols)), keep="first").to_numpy()
+    key_names = list(dict.fromkeys([*by_cols, *mapping.values(), y, *([weights] if weights else [])]))
+    row_keys = pd.DataFrame(
+        {
+            **{f"by:{c}": frame[c] for c in by_cols},
+            **{f"x:{n}": v for n, v in columns.items()},
+            "y": y_values,
+            "w": w_values,
+        }
+    )
+    try:
+        repeated = row_keys.duplicated(keep="first").to_numpy() & (problems.to_numpy() == "")
+    except TypeError:
+        raise InputError(
+            f"by: columns {by_cols} hold values that cannot be grouped (such as lists)"
+        ) from None
     if repeated.any():
-        if duplicates == "raise":
+        if duplicates == "raise" and on_invalid == "raise":
+            n_repeated = int(repeated.sum())
             raise InputError(
-                f"data: {int(repeated.sum())} duplicated rows (same {', '.join(dict.fromkeys(key_cols))}) "
-                f"at {row_list(frame.index[repeated])}; pass duplicates='drop' or 'keep'"
+                f"data: {n_repeated} duplicated row{'s' if n_repeated > 1 else ''} "
+                f"(same {', '.join(key_names)}) at {row_list(labels[repeated])}; "
+                "pass duplicates='drop' or 'keep'"
             )
+        if duplicates == "raise":
+            note(repeated, f"duplicated row (same {', '.join(key_names)} as an earlier row)")
         if duplicates == "drop":
             keep = ~repeated
-            frame, problems = frame[keep], problems[keep]
+            frame, problems, labels = frame[keep], problems[keep], labels[keep]
             columns = {k: v[keep] for k, v in columns.items()}
             y_values, w_values = y_values[keep], w_values[keep]
+            frame = frame.reset_index(drop=True)
+            problems = problems.reset_index(drop=True)
 
     if on_invalid == "raise":
-        _raise_problems(problems)
+        _raise_problems(problems, labels=labels)
 
     # --- groups ------------------------------------------------------------------------
     if by_cols:
-        grouped = frame.groupby(by_cols, sort=True, dropna=False).indices
+        try:
+            grouped = frame.groupby(by_cols, sort=True, dropna=False).indices
+        except TypeError:
+            raise InputError(
+                f"by: columns {by_cols} hold values that cannot be grouped or sorted"
+            ) from None
         keys = list(grouped)
         index_of = [np.asarray(grouped[k]) for k in keys]
         key_rows = [k if isinstance(k, tuple) else (k,) for k in keys]
@@ -386,36 +451,58 @@ def fit(
     n_free_default = len(law.params)
     fixed_values, free = _fixed(law, fixed, by_cols, key_rows, lower, upper)
     messages = []
+    bad_rows = problems.to_numpy()
     for g, idx in enumerate(index_of):
-        bad = problems.to_numpy()[idx]
+        bad = bad_rows[idx]
         reason = ""
         if (bad != "").any():
-            first = bad[bad != ""][0]
-            reason = f"{int((bad != '').sum())} invalid rows ({first})"
+            n_bad = int((bad != "").sum())
+            reason = f"{n_bad} invalid row{'s' if n_bad > 1 else ''}: " + _describe(
+                bad, labels[idx]
+            )
         else:
             n_free = int(free[g].sum()) if free is not None else n_free_default
-            n_used = int((w_values[idx] > 0).sum())
-            if n_used < n_free:
+            used = idx[w_values[idx] > 0]
+            if len(used) < n_free:
                 reason = (
-                    f"{n_used} points with positive weight, fewer than the {n_free} free parameters"
+                    f"{len(used)} points with positive weight, fewer than the {n_free} "
+                    "free parameters"
                 )
             else:
                 for name, column in mapping.items():
-                    if n_used > 1 and np.ptp(columns[name][idx]) == 0 and len(law.inputs) >= 1:
-                        reason = f"input {name!r} (column {column!r}) is constant"
+                    if len(used) > 1 and np.ptp(columns[name][used]) == 0:
+                        reason = (
+                            f"input {name} (column {column!r}) is constant "
+                            f"({columns[name][used[0]]:g} in every row), so the law's "
+                            "dependence on it cannot be fitted"
+                        )
                         break
         if reason and on_invalid == "raise":
-            label = dict(zip(by_cols, key_rows[g], strict=True)) if by_cols else "the data"
-            raise InputError(f"group {label}: {reason}")
+            label = f"group {dict(zip(by_cols, key_rows[g], strict=True))}" if by_cols else "data"
+            raise InputError(f"{label}: {reason}")
         messages.append(reason)
 
     start_grid = start_values(law, starts, lower, upper, seed)
     valid = [g for g, m in enumerate(messages) if not m]
-    results: dict[int, BatchFit] = {}
     dtype = jnp.float64 if precision == "float64" else jnp.float32
+    fingerprint = _fingerprint(
+        law,
+        objective,
+        solver_,
+        (mapping, y, by_cols, weights, int(bootstrap), int(seed), precision),
+        [start_grid, lower, upper, fixed_values, free, columns, y_values, w_values],
+        key_rows,
+        index_of,
+        messages,
+    )
+    k = len(law.params)
+    results, pieces = _load_checkpoint(checkpoint, fingerprint, k, set(valid))
     total = len(valid)
-    done = 0
+    if results and progress is not None:
+        progress(len(results), total)
     for chunk in _chunks(valid, index_of, len(start_grid), bootstrap):
+        if all(g in results for g in chunk):
+            continue
         p_pad = _bucket(max(len(index_of[g]) for g in chunk))
         g_pad = _bucket(len(chunk)) if len(chunk) > 1 else 1
         arrays = _pad(chunk, index_of, columns, y_values, w_values, p_pad, g_pad)
@@ -439,16 +526,197 @@ def fit(
                 seed=seed + chunk[0],
                 dtype=dtype,
             )
+        diagnosis = diagnose(
+            law,
+            objective,
+            arrays["x"],
+            arrays["y"],
+            arrays["w"],
+            np.asarray(out.u, float),
+            lower,
+            upper,
+            free=chunk_free,
+        )
+        notes = warning_messages(law, diagnosis)
+        fresh = {}
         for i, g in enumerate(chunk):
-            results[g] = jax.tree.map(lambda a, i=i: None if a is None else a[i], out)
-        done += len(chunk)
+            status = int(out.status[i])
+            fresh[g] = _GroupFit(
+                params=np.asarray(out.params[i], float),
+                objective=float(out.objective[i]),
+                steps=int(out.steps[i]),
+                status=status,
+                n_converged=int(out.n_converged[i]),
+                # Diagnostics describe an optimum: not a point where the step cap struck.
+                warning="" if status in (Status.NONFINITE, Status.MAX_STEPS) else notes[i],
+                boot_params=None if out.boot_params is None else np.asarray(out.boot_params[i], float),
+                boot_status=None if out.boot_status is None else np.asarray(out.boot_status[i]),
+            )
+        results.update(fresh)
+        if checkpoint is not None:
+            pieces.append(_checkpoint_frame(fingerprint, fresh))
+            write_table(pd.concat(pieces, ignore_index=True), checkpoint)
         if progress is not None:
-            progress(done, total)
+            progress(len(results), total)
 
     params, boot = _tables(
         law, by_cols, key_rows, index_of, w_values, messages, results, ci, bootstrap
     )
+    _warn_ill_conditioned(params, by_cols)
     return FitResult(params, law, mapping, y, by_cols, objective, ci, boot)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _describe(problem: np.ndarray, labels: np.ndarray) -> str:
+    """'column 'N' (input N) is not a number at rows 3, 7; ...' for the non-empty entries."""
+    bad = problem != ""
+    parts = []
+    for message in dict.fromkeys(problem[bad]):
+        parts.append(f"{message} at {row_list(labels[problem == message])}")
+    return "; ".join(parts)
+
+
+def _raise_problems(problem: pd.Series, argument: str = "data", labels=None) -> None:
+    values = problem.to_numpy()
+    if not (values != "").any():
+        return
+    labels = np.asarray(problem.index) if labels is None else np.asarray(labels)
+    raise InputError(f"{argument}: " + _describe(values, labels))
+
+
+def _warn_ill_conditioned(params: pd.DataFrame, by_cols: list[str]) -> None:
+    """One :class:`IllConditionedWarning` naming (up to five of) the flagged groups."""
+    flagged = params[params["warning"] != ""]
+    if flagged.empty:
+        return
+    shown = []
+    for _, row in flagged.head(5).iterrows():
+        head = f"group {dict((b, row[b]) for b in by_cols)}: " if by_cols else ""
+        shown.append(head + row["warning"])
+    more = f" (and {len(flagged) - 5} more)" if len(flagged) > 5 else ""
+    warnings.warn(
+        f"{len(flagged)} of {len(params)} fits are ill-conditioned or at a bound{more}; "
+        + " | ".join(shown)
+        + "; see the 'warning' column of FitResult.params",
+        IllConditionedWarning,
+        stacklevel=3,
+    )
+
+
+class _GroupFit(NamedTuple):
+    """One group's fit, as kept between kernel calls and in a checkpoint."""
+
+    params: np.ndarray
+    objective: float
+    steps: int
+    status: int
+    n_converged: int
+    warning: str
+    boot_params: np.ndarray | None
+    boot_status: np.ndarray | None
+
+
+def _checkpoint_path(checkpoint) -> str | None:
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise InputError(f"checkpoint must be a path; got {type(checkpoint).__name__}")
+    path = os.fspath(checkpoint)
+    if not path.lower().endswith(".parquet"):
+        raise InputError(f"checkpoint {path!r}: expected a .parquet path")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"checkpoint {path!r}: folder {folder!r} does not exist")
+    return path
+
+
+def _fingerprint(law, objective, solver, options, arrays, key_rows, index_of, messages) -> str:
+    """A short hash of everything that determines the raw fits: law, objective, solver and
+    its tolerances, options, starts, bounds, fixed values and the validated data by group
+    (not ``ci``: the tables are rebuilt from the raw fits)."""
+    digest = hashlib.sha256()
+    head = (law.name, law.formula, law.inputs, law.param_names, repr(objective), repr(solver))
+    digest.update(repr((head, options, key_rows, messages)).encode())
+    for item in arrays:
+        for a in item.values() if isinstance(item, dict) else [item]:
+            if a is not None:
+                digest.update(np.ascontiguousarray(a).tobytes())
+    group_of = np.zeros(sum(len(i) for i in index_of), np.int64)
+    for g, idx in enumerate(index_of):
+        group_of[idx] = g
+    digest.update(group_of.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _checkpoint_frame(fingerprint: str, fits: dict[int, _GroupFit]) -> pd.DataFrame:
+    """Finished groups as checkpoint rows (raw results, so tables rebuild exactly)."""
+    groups = sorted(fits)
+    rows = [fits[g] for g in groups]
+    frame = pd.DataFrame(
+        {
+            "_fingerprint": [fingerprint] * len(groups),
+            "_group": np.asarray(groups, np.int64),
+            "params": [r.params for r in rows],
+            "objective": np.asarray([r.objective for r in rows], float),
+            "steps": np.asarray([r.steps for r in rows], np.int64),
+            "status": np.asarray([r.status for r in rows], np.int64),
+            "n_converged": np.asarray([r.n_converged for r in rows], np.int64),
+            "warning": pd.Series([r.warning for r in rows], dtype=object),
+        }
+    )
+    if rows and rows[0].boot_params is not None:
+        frame["boot_params"] = [r.boot_params.ravel() for r in rows]
+        frame["boot_status"] = [np.asarray(r.boot_status, np.int64) for r in rows]
+    return frame
+
+
+def _load_checkpoint(path, fingerprint, k, valid) -> tuple[dict[int, _GroupFit], list]:
+    """Groups saved in the checkpoint at ``path`` (none when it does not exist)."""
+    if path is None or not os.path.exists(path):
+        return {}, []
+    advice = "delete it to start afresh"
+    try:
+        table = pd.read_parquet(path)
+        stamps = set(table["_fingerprint"])
+        groups = table["_group"].to_numpy(np.int64)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(f"checkpoint {path!r} cannot be read ({reason}); {advice}") from None
+    if stamps - {fingerprint} or not set(groups.tolist()) <= valid:
+        raise InputError(
+            f"checkpoint {path!r} was written by a fit of other data or options (law, columns, "
+            f"loss, starts, bootstrap, seed, ...); {advice}, or pass another checkpoint path"
+        )
+    results = {}
+    params = table["params"].to_numpy()
+    objective = table["objective"].to_numpy(float)
+    steps, status = table["steps"].to_numpy(np.int64), table["status"].to_numpy(np.int64)
+    n_converged, notes = table["n_converged"].to_numpy(np.int64), table["warning"].to_numpy()
+    has_boot = "boot_params" in table.columns
+    for i, g in enumerate(groups.tolist()):
+        boot_status = np.asarray(table["boot_status"].iat[i], np.int64) if has_boot else None
+        results[g] = _GroupFit(
+            params=np.asarray(params[i], float),
+            objective=float(objective[i]),
+            steps=int(steps[i]),
+            status=int(status[i]),
+            n_converged=int(n_converged[i]),
+            warning=str(notes[i]),
+            boot_params=(
+                np.asarray(table["boot_params"].iat[i], float).reshape(len(boot_status), k)
+                if has_boot
+                else None
+            ),
+            boot_status=boot_status,
+        )
+    return results, [table]
 
 
 def _fixed(law, fixed, by_cols, key_rows, lower, upper):
@@ -527,6 +795,7 @@ def _pad(chunk, index_of, columns, y_values, w_values, p_pad, g_pad):
 
 
 def _tables(law, by_cols, key_rows, index_of, w_values, messages, results, ci, bootstrap):
+    """The params table (one row per group) and the long bootstrap table (or None)."""
     names = law.param_names
     rows, boot_rows = [], []
     alpha = (1.0 - ci) / 2.0
@@ -542,6 +811,7 @@ def _tables(law, by_cols, key_rows, index_of, w_values, messages, results, ci, b
                 steps=0,
                 n_converged=0,
                 message=messages[g],
+                warning="",
             )
             if bootstrap:
                 for p in names:
@@ -557,6 +827,7 @@ def _tables(law, by_cols, key_rows, index_of, w_values, messages, results, ci, b
             steps=int(res.steps),
             n_converged=int(res.n_converged),
             message="" if status is Status.CONVERGED else status.message,
+            warning=res.warning,
         )
         if bootstrap:
             good = res.boot_status == Status.CONVERGED
@@ -576,7 +847,10 @@ def _tables(law, by_cols, key_rows, index_of, w_values, messages, results, ci, b
                     }
                 )
         rows.append(row)
-    order = [*by_cols, *names, "objective", "status", "steps", "n_points", "n_converged", "message"]
+    order = [
+        *by_cols, *names, "objective", "status", "steps", "n_points", "n_converged", "message",
+        "warning",
+    ]
     if bootstrap:
         order += [f"{p}_{s}" for p in names for s in ("se", "lo", "hi")]
     params = pd.DataFrame(rows, columns=order)
