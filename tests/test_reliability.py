@@ -337,6 +337,20 @@ def test_rerun_is_identical(small_chunks, twelve_groups):
     pd.testing.assert_frame_equal(first.bootstrap, second.bootstrap, check_exact=True)
 
 
+def test_bootstrap_of_a_group_does_not_depend_on_its_batch(small_chunks, twelve_groups):
+    """A group's resamples come from the seed and its key: alone or chunked, same intervals."""
+    batched = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
+    last = twelve_groups["group"].unique()[-1]
+    alone = lawfit.fit(
+        twelve_groups[twelve_groups["group"] == last], "power_law", "x", "y", **CHUNKED
+    )
+    mine = batched.bootstrap[batched.bootstrap["group"] == last].reset_index(drop=True)
+    np.testing.assert_allclose(
+        mine[["E", "A", "alpha"]].to_numpy(), alone.bootstrap[["E", "A", "alpha"]].to_numpy(),
+        rtol=1e-6,
+    )
+
+
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(
     small_chunks, twelve_groups, fitted_groups, tmp_path
 ):

@@ -7,6 +7,7 @@ import math
 import numbers
 import os
 import warnings
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -523,7 +524,7 @@ def fit(
                 objective=objective,
                 solver=solver_,
                 bootstrap=int(bootstrap),
-                seed=seed + chunk[0],
+                seed=np.array([_group_seed(seed, key_rows[g]) for g in sel], np.uint32),
                 dtype=dtype,
             )
         diagnosis = diagnose(
@@ -755,6 +756,11 @@ def _fixed(law, fixed, by_cols, key_rows, lower, upper):
         bad = law.param_names[int(np.argwhere(outside)[0][1])]
         raise InputError(f"fixed: the value of {bad!r} lies outside its bounds")
     return np.where(given, values, 1.0), ~given
+
+
+def _group_seed(seed: int, key: tuple) -> int:
+    """A group's bootstrap seed, from the user's seed and the group's key only."""
+    return zlib.crc32(repr((int(seed), tuple(str(v) for v in key))).encode())
 
 
 def _chunks(valid, index_of, n_starts, bootstrap):

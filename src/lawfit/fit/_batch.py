@@ -100,7 +100,7 @@ def fit_batch(
     objective: Objective | None = None,
     solver: Solver | None = None,
     bootstrap: int = 0,
-    seed: int = 0,
+    seed=0,
     lanes: int = 256,
     screen_ftol: float = 1e-8,
     screen_dtype="auto",
@@ -119,7 +119,8 @@ def fit_batch(
             gives the others.
         objective, solver: default Huber on log residuals (delta 1e-3), Levenberg-Marquardt.
         bootstrap: R resamples per group, each refit from the group's optimum.
-        seed: bootstrap seed; lanes: fits advanced together.
+        seed: bootstrap seed, an int or one per group ((G,) ints: a group's resamples then do
+            not depend on which other groups share the batch); lanes: fits advanced together.
         screen_ftol: with several starts, each runs to this relative reduction of the objective
             (a screening tolerance like scipy's L-BFGS-B default), then the best start of each
             group is polished with ``solver``'s own tolerances.
@@ -212,7 +213,11 @@ def fit_batch(
     if bootstrap <= 0:
         return result
 
-    keys = jax.random.split(jax.random.key(seed), n_groups * bootstrap).reshape(n_groups, bootstrap)
+    seeds = np.asarray(seed, dtype=np.uint32)
+    if seeds.ndim == 0:
+        keys = jax.random.split(jax.random.key(seeds), (n_groups, bootstrap))
+    else:
+        keys = jax.vmap(lambda s: jax.random.split(jax.random.key(s), bootstrap))(seeds)
     weights = _resample_weights(keys, problems.weight).reshape(n_groups * bootstrap, n_points)
     groups = np.repeat(np.arange(n_groups, dtype=np.int32), bootstrap)
     boot_tasks = Tasks(

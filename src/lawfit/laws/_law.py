@@ -17,7 +17,9 @@ __all__ = ["Law", "Param", "Prior", "get", "names", "register"]
 PriorFamily = Literal["normal", "lognormal", "uniform"]
 
 #: Columns of a fit's output table; a parameter may not take one of these names.
-RESERVED_NAMES = frozenset({"objective", "status", "steps", "n_points", "message", "method"})
+RESERVED_NAMES = frozenset(
+    {"objective", "status", "steps", "n_points", "n_converged", "message", "warning", "method"}
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ class Law:
         output: what it predicts (``"loss"`` or ``"accuracy"``): log objectives need it > 0.
         decreasing_in: inputs in which the prediction never increases.
         positive_inputs: whether every input must be > 0 (laws that take logs of them).
+        pivots: ``(coefficient, exponent, input)`` triples for terms ``coefficient *
+            input^-exponent``: Bayesian fits sample such a coefficient at the data's geometric
+            mean x0 of the input, c' = c * x0^-exponent, which decorrelates it from the
+            exponent (the coefficient needs bounds (0, inf) and a lognormal prior).
     """
 
     name: str
@@ -147,9 +153,11 @@ class Law:
     output: str = "loss"
     decreasing_in: tuple[str, ...] = ()
     positive_inputs: bool = True
+    pivots: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))
+        object.__setattr__(self, "pivots", tuple(tuple(p) for p in self.pivots))
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "decreasing_in", tuple(self.decreasing_in))
         if not self.inputs or len(set(self.inputs)) != len(self.inputs):
@@ -162,6 +170,28 @@ class Law:
         unknown = set(self.decreasing_in) - set(self.inputs)
         if unknown:
             raise ValueError(f"Law {self.name!r}: decreasing_in names unknown inputs {unknown}")
+        by_name = {p.name: p for p in self.params}
+        for pivot in self.pivots:
+            coef, exponent, input_ = pivot if len(pivot) == 3 else (None, None, None)
+            if coef not in by_name or exponent not in by_name or input_ not in self.inputs:
+                raise ValueError(
+                    f"Law {self.name!r}: pivot {pivot} must be (coefficient, exponent, input) "
+                    "naming parameters and an input"
+                )
+            c = by_name[coef]
+            if (c.lower, c.upper) != (0.0, math.inf) or c.prior is None or (
+                c.prior.family != "lognormal"
+            ):
+                raise ValueError(
+                    f"Law {self.name!r}: pivoted coefficient {coef!r} needs bounds (0, inf) "
+                    "and a lognormal prior"
+                )
+        if len({p[0] for p in self.pivots}) != len(self.pivots) or (
+            {p[0] for p in self.pivots} & {p[1] for p in self.pivots}
+        ):
+            raise ValueError(
+                f"Law {self.name!r}: a coefficient is pivoted twice or is also a pivot exponent"
+            )
         p = {n: jax.ShapeDtypeStruct((), jnp.result_type(float)) for n in names_}
         x = {n: jax.ShapeDtypeStruct((), jnp.result_type(float)) for n in self.inputs}
         for label, f in (("fn", self.fn), ("log_fn", self.log_fn)):

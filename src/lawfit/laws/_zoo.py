@@ -87,6 +87,7 @@ chinchilla = register(
         formula="L = E + A/N^alpha + B/D^beta",
         reference="Hoffmann et al. 2022, arXiv:2203.15556, eq. (2); start grid of App. D.2",
         decreasing_in=("N", "D"),
+        pivots=(("A", "alpha", "N"), ("B", "beta", "D")),
     )
 )
 
@@ -117,6 +118,7 @@ shared_exponent = register(
         formula="L = E + A/N^alpha + B/D^alpha",
         reference="Gadre et al. 2024, arXiv:2403.08540, eq. (3)",
         decreasing_in=("N", "D"),
+        pivots=(("A", "alpha", "N"), ("B", "alpha", "D")),
     )
 )
 
@@ -143,6 +145,7 @@ def _make_power_law(name: str, irreducible: bool) -> Law:
         formula=("L = E + A * x^-alpha" if irreducible else "L = A * x^-alpha"),
         reference="Kaplan et al. 2020, arXiv:2001.08361, eqs. (1.1)-(1.3) (x = N, D or C)",
         decreasing_in=("x",),
+        pivots=(("A", "alpha", "x"),),
     )
 
 
