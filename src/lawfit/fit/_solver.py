@@ -57,6 +57,18 @@ class Solver(abc.ABC):
         """The objective at :meth:`params` (``inf`` before the first step)."""
 
 
+def descent_termination(state) -> tuple[jax.Array, jax.Array]:
+    """``terminate`` for a state with ``converged``, ``stalled`` flags and objective ``f``:
+    done when either flag is set; ``stalled`` reads ``nonfinite`` when ``f`` is not finite."""
+    done = state.converged | state.stalled
+    status = jnp.where(
+        state.converged,
+        Status.CONVERGED,
+        jnp.where(jnp.isfinite(state.f), Status.STALLED, Status.NONFINITE),
+    )
+    return done, status
+
+
 def finish(solver: Solver, state, done, steps) -> Solution:
     """The :class:`Solution` of a state: ``max_steps`` when not done, ``nonfinite`` if f is."""
     _, status = solver.terminate(state)
