@@ -22,8 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from lawfit.fit._lm import _check_positive, _floor
-from lawfit.fit._solver import Solver
-from lawfit.fit._status import Status
+from lawfit.fit._solver import Solver, descent_termination
 
 __all__ = ["LBFGS"]
 
@@ -156,13 +155,7 @@ class LBFGS(Solver):
         )
 
     def terminate(self, state):
-        done = state.converged | state.stalled
-        status = jnp.where(
-            state.converged,
-            Status.CONVERGED,
-            jnp.where(jnp.isfinite(state.f), Status.STALLED, Status.NONFINITE),
-        )
-        return done, status
+        return descent_termination(state)
 
     def params(self, state):
         return state.u
