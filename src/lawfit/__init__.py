@@ -4,7 +4,8 @@
 DataFrame; :mod:`lawfit.laws` holds the law zoo, :mod:`lawfit.data` the bundled corpora.
 """
 
-from lawfit import data, laws
+from lawfit import bayes, data, laws
+from lawfit.bayes import Forecast, Posterior, forecast, hierarchical_posterior, posterior
 from lawfit.data import InputError, load
 from lawfit.fit import (
     LBFGS,
@@ -25,19 +26,25 @@ __all__ = [
     "LBFGS",
     "MSE",
     "FitResult",
+    "Forecast",
     "HuberLog",
     "InputError",
     "Law",
     "LevenbergMarquardt",
     "LogMSE",
     "Param",
+    "Posterior",
     "Prior",
     "Status",
+    "bayes",
     "data",
     "fit",
     "fit_batch",
     "fit_params",
+    "forecast",
+    "hierarchical_posterior",
     "laws",
     "load",
+    "posterior",
     "register",
 ]

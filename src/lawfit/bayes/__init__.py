@@ -1,24 +1,45 @@
 """Bayesian fits: NumPyro models generated from law specs, batched NUTS, forecasts."""
 
 from lawfit.bayes._diagnostics import SampleStatus, diagnose
+from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
+from lawfit.bayes._forecast import Forecast, forecast, interval_columns
+from lawfit.bayes._hierarchical import (
+    Population,
+    borrowed_priors,
+    hierarchical_posterior,
+    hierarchical_potential,
+    make_hierarchical_model,
+)
 from lawfit.bayes._laplace import Laplace, laplace
 from lawfit.bayes._model import Data, Hyper, hyper, make_model, natural, potential
 from lawfit.bayes._nuts import Draws, nuts
 from lawfit.bayes._posterior import Posterior, posterior
 
 __all__ = [
+    "Backtest",
     "Data",
+    "Discrepancy",
     "Draws",
+    "Forecast",
     "Hyper",
     "Laplace",
+    "Population",
     "Posterior",
     "SampleStatus",
+    "borrowed_priors",
     "diagnose",
+    "forecast",
+    "hierarchical_posterior",
+    "hierarchical_potential",
     "hyper",
+    "interval_columns",
     "laplace",
+    "learn_discrepancy",
+    "make_hierarchical_model",
     "make_model",
     "natural",
     "nuts",
     "posterior",
     "potential",
+    "signed_distance",
 ]

@@ -35,12 +35,14 @@ __all__ = [
     "Data",
     "Hyper",
     "hyper",
+    "log_noise_and_likelihood",
     "log_prior",
     "make_model",
     "natural",
     "numpyro_potential",
     "pivoted",
     "potential",
+    "prior_logpdf",
     "site_values",
 ]
 
@@ -117,7 +119,8 @@ def pivoted(law: Law, theta, h: Hyper):
     return u
 
 
-def _logpdf(family: str, value, loc, scale):
+def prior_logpdf(family: str, value, loc, scale):
+    """Log density of a :class:`lawfit.Prior` of ``family`` at natural ``value``."""
     if family == "normal":
         return dist.Normal(loc, scale).log_prob(value)
     if family == "lognormal":
@@ -132,7 +135,7 @@ def log_prior(law: Law, u, h: Hyper):
     theta, u_nat = natural(law, u, h)
     total = jnp.sum(log_abs_det_jacobian(u_nat, h.lower, h.upper))
     for k, p in enumerate(law.params):
-        total = total + _logpdf(p.prior.family, theta[k], h.loc[k], h.scale[k])
+        total = total + prior_logpdf(p.prior.family, theta[k], h.loc[k], h.scale[k])
     return total, theta
 
 
@@ -178,15 +181,19 @@ def potential(law: Law):
     def fn(w, data: Data, h: Hyper):
         k = len(law.params)
         lp, theta = log_prior(law, w[:k], h)
-        log_sigma, log_nu = w[k], w[k + 1]
-        sigma, nu = jnp.exp(log_sigma), jnp.exp(log_nu)
-        lp = lp + dist.HalfNormal(h.noise).log_prob(sigma) + log_sigma
-        lp = lp + dist.Gamma(2.0, 0.1).log_prob(nu) + log_nu
-        lp = lp + jnp.sum(jnp.where(data.mask, _student_t(data.y, log_mean(law, theta, data.x),
-                                                          sigma, nu + 2.0), 0.0))
-        return -lp
+        return -(lp + log_noise_and_likelihood(law, theta, w[k], w[k + 1], data, h))
 
     return fn
+
+
+def log_noise_and_likelihood(law: Law, theta, log_sigma, log_nu, data: Data, h: Hyper):
+    """The noise priors at (log sigma, log nu), with their Jacobians, plus the masked
+    Student-t log likelihood of one posterior's observations at natural parameters ``theta``."""
+    sigma, nu = jnp.exp(log_sigma), jnp.exp(log_nu)
+    lp = dist.HalfNormal(h.noise).log_prob(sigma) + log_sigma
+    lp = lp + dist.Gamma(2.0, 0.1).log_prob(nu) + log_nu
+    log_lik = _student_t(data.y, log_mean(law, theta, data.x), sigma, nu + 2.0)
+    return lp + jnp.sum(jnp.where(data.mask, log_lik, 0.0))
 
 
 def _student_t(y, mu, sigma, df):

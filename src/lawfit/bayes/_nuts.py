@@ -56,9 +56,10 @@ def nuts(
         target_accept: the step-size adaptation's target acceptance rate.
     """
     n_post = mode.shape[0]
-    keys = jax.random.split(key, n_post * chains).reshape(n_post, chains, -1)
+    keys = jax.random.split(key, n_post * chains)
+    keys = keys.reshape((n_post, chains, *keys.shape[1:]))
     run = _compiled(potential, chains, warmup, samples, max_tree_depth, float(target_accept))
-    return Draws(*run(keys, args, mode, sqrt_cov))
+    return Draws(*run(keys, mode, sqrt_cov, args))
 
 
 @functools.lru_cache(maxsize=32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -40,6 +41,12 @@ class Posterior:
             product when there are several (compute, for N and D): the training range that
             forecasts measure extrapolation from.
         method: ``"nuts"`` or ``"laplace"``.
+        population: ``None`` for independent posteriors; from
+            :func:`lawfit.bayes.hierarchical_posterior`, per pooled parameter ``p``:
+            ``p`` -> (clusters, C, S) natural-unit draws of each cluster's population centre
+            T(m) (the median of the population, e.g. of the lognormal for a positive
+            parameter), and ``p_scale`` -> (C, S) its population sd s on the unconstrained
+            scale; ``groups`` then has a ``p_cluster`` column (each group's cluster).
     """
 
     law: Law
@@ -50,6 +57,7 @@ class Posterior:
     draws: dict[str, np.ndarray] = field(repr=False)
     box: np.ndarray = field(repr=False)
     method: str = "nuts"
+    population: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def params(self, ci: float = 0.95) -> pd.DataFrame:
         """Per group: posterior median and central ``ci`` interval of each parameter, then
@@ -75,6 +83,14 @@ class Posterior:
             raise InputError(f"by: groups not in the posterior: {missing.to_dict('records')}")
         return merged["_g"].to_numpy(int)
 
+    def log_mean_draws(self, group: int, x: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(C*S, n) draws of log f(theta; x) for one group at points ``x`` (input -> (n,))."""
+        theta = np.stack([self.draws[p][group].reshape(-1) for p in self.law.param_names], 1)
+        with jax.enable_x64(True):
+            xs = {n: jnp.asarray(np.asarray(x[n], float)) for n in self.law.inputs}
+            out = jax.vmap(lambda t: log_mean(self.law, t, xs))(jnp.asarray(theta, jnp.float64))
+            return np.asarray(out)
+
     def to_arviz(self, group: int = 0):
         """One group's draws as an ``arviz.InferenceData`` (needs the ``arviz`` package)."""
         try:
@@ -98,6 +114,108 @@ def _prior_median(p) -> float:
 
 def _bucket(n: int) -> int:
     return max(8, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
+
+
+def check_settings(law: Law, priors, chains, warmup, samples, target_accept, precision) -> None:
+    """Raise :class:`InputError` for sampler settings or priors :func:`posterior` rejects."""
+    if precision not in ("float32", "float64"):
+        raise InputError(f"precision must be 'float32' or 'float64'; got {precision!r}")
+    for name, value in (("chains", chains), ("warmup", warmup), ("samples", samples)):
+        if not (isinstance(value, int) and value >= (2 if name == "samples" else 1)):
+            raise InputError(f"{name} must be a positive integer; got {value!r}")
+    if not 0 < target_accept < 1:
+        raise InputError(f"target_accept must be in (0, 1); got {target_accept!r}")
+    unknown = set(priors or {}) - set(law.param_names)
+    if unknown:
+        raise InputError(f"priors: {sorted(unknown)} are not parameters of {law.name!r}")
+
+
+class Batch(NamedTuple):
+    """Groups' data prepared for batched posteriors (numpy leaves, leading axis: slots).
+
+    ``fitted`` is lawfit's MAP fit per group, ``index_of`` the rows of each group, ``data``
+    and ``hyper`` per slot (slots past the groups copy the last group), ``theta_map`` (slots,
+    K) the MAP parameters (NaN where a fit failed), ``box`` as in :class:`Posterior`."""
+
+    fitted: object
+    index_of: list
+    data: Data
+    hyper: Hyper
+    theta_map: np.ndarray
+    box: np.ndarray
+
+
+def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool) -> Batch:
+    """MAP fits and padded per-group data of :func:`posterior` (points padded to a power of
+    two; groups too when ``pad_groups``, so similar batches share one compilation)."""
+    starts = "grid" if len(law.start_grid()) <= _MAX_GRID else 64
+    # Groups too small (or too narrow) for a MAP fit still get a posterior, started from the
+    # prior medians; invalid rows are errors.
+    fitted = map_fit(data, law, x, y, by=by, starts=starts, duplicates="keep", seed=seed,
+                     on_invalid="skip")
+    bad_rows = fitted.params["message"].str.contains("invalid row")
+    if bad_rows.any():
+        row = fitted.params[bad_rows].iloc[0]
+        where = f"group {row[fitted.by].to_dict()}: " if fitted.by else ""
+        raise InputError(f"{where}{row['message']}")
+    frame = data.reset_index(drop=True)
+    if fitted.by:
+        index_of = list(frame.groupby(fitted.by, sort=True, dropna=False).indices.values())
+    else:
+        index_of = [np.arange(len(frame))]
+    inputs = {n: pd.to_numeric(frame[c]).to_numpy(float) for n, c in fitted.x.items()}
+    obs = np.log(pd.to_numeric(frame[y]).to_numpy(float))
+
+    n_groups = len(index_of)
+    g_pad = _bucket(n_groups) if pad_groups else n_groups
+    p_pad = _bucket(max(len(i) for i in index_of))
+    xs = {n: np.ones((g_pad, p_pad)) for n in law.inputs}
+    ys, mask = np.zeros((g_pad, p_pad)), np.zeros((g_pad, p_pad), bool)
+    hypers, box = [], np.zeros((n_groups, len(law.inputs) + (len(law.inputs) > 1)))
+    for g in range(g_pad):
+        idx = index_of[min(g, n_groups - 1)]
+        pos = np.resize(np.arange(len(idx)), p_pad)  # padding repeats real points
+        for n in law.inputs:
+            xs[n][g] = inputs[n][idx][pos]
+        ys[g] = obs[idx][pos]
+        mask[g, : len(idx)] = True  # padding groups copy the last group
+        logs = np.stack([np.log(inputs[n][idx]) for n in law.inputs])
+        hypers.append(hyper(law, logs.mean(axis=1), priors, noise))
+        if g < n_groups:
+            tops = list(logs.max(axis=1)) + ([logs.sum(axis=0).max()] if len(logs) > 1 else [])
+            box[g] = np.asarray(tops) / math.log(10.0)
+    h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
+    theta_map = fitted.params[list(law.param_names)].to_numpy(float)
+    theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
+    return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
+
+
+def cast(tree, dtype):
+    """Float leaves of a pytree as JAX arrays of ``dtype``; other leaves as JAX arrays."""
+    def leaf(a):
+        a = np.asarray(a)
+        return jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating) else jnp.asarray(a)
+
+    return jax.tree_util.tree_map(leaf, tree)
+
+
+def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
+    """(B, 2, K + 2) unconstrained starts per posterior: its MAP fit (the prior medians where
+    that failed) and the prior medians, each with log sigma from the residuals' MAD and
+    log nu = log 3."""
+    n, k = len(theta_map), len(law.params)
+    ys, mask = np.asarray(d.y), np.asarray(d.mask)
+    theta_prior = np.array([_prior_median(p) for p in law.params])
+    resid = ys - np.asarray(jax.vmap(lambda t, xg: log_mean(law, t, xg))(
+        jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), d.x))
+    scale = np.array([np.median(np.abs(r[m] - np.median(r[m])))
+                      for r, m in zip(resid, mask, strict=True)])
+    noise0 = np.log(np.clip(1.4826 * np.nan_to_num(scale, nan=noise), 1e-3, 1.0))
+    u_map = np.asarray(pivoted(law, jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), h))
+    u_prior = np.asarray(pivoted(law, jnp.broadcast_to(jnp.asarray(theta_prior, dtype), (n, k)), h))
+    u_map = np.where(np.isfinite(theta_map) & np.isfinite(u_map), u_map, u_prior)
+    tail = np.stack([noise0, np.full(n, math.log(3.0))], axis=1)
+    return np.stack([np.concatenate([u_map, tail], 1), np.concatenate([u_prior, tail], 1)], 1)
 
 
 def posterior(
@@ -138,66 +256,17 @@ def posterior(
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
     if method not in ("nuts", "laplace"):
         raise InputError(f"method must be 'nuts' or 'laplace'; got {method!r}")
-    if precision not in ("float32", "float64"):
-        raise InputError(f"precision must be 'float32' or 'float64'; got {precision!r}")
-    for name, value in (("chains", chains), ("warmup", warmup), ("samples", samples)):
-        if not (isinstance(value, int) and value >= (2 if name == "samples" else 1)):
-            raise InputError(f"{name} must be a positive integer; got {value!r}")
-    if not 0 < target_accept < 1:
-        raise InputError(f"target_accept must be in (0, 1); got {target_accept!r}")
-    unknown = set(priors or {}) - set(law_.param_names)
-    if unknown:
-        raise InputError(f"priors: {sorted(unknown)} are not parameters of {law_.name!r}")
-    starts = "grid" if len(law_.start_grid()) <= _MAX_GRID else 64
-    fitted = map_fit(data, law_, x, y, by=by, starts=starts, duplicates="keep", seed=seed)
-    by_cols = fitted.by
-    frame = data.reset_index(drop=True)
-    if by_cols:
-        index_of = list(frame.groupby(by_cols, sort=True, dropna=False).indices.values())
-    else:
-        index_of = [np.arange(len(frame))]
-    inputs = {n: pd.to_numeric(frame[c]).to_numpy(float) for n, c in fitted.x.items()}
-    obs = np.log(pd.to_numeric(frame[y]).to_numpy(float))
-
-    n_groups, k = len(index_of), len(law_.params)
-    g_pad, p_pad = _bucket(n_groups), _bucket(max(len(i) for i in index_of))
-    xs = {n: np.ones((g_pad, p_pad)) for n in law_.inputs}
-    ys, mask = np.zeros((g_pad, p_pad)), np.zeros((g_pad, p_pad), bool)
-    hypers, box = [], np.zeros((n_groups, len(law_.inputs) + (len(law_.inputs) > 1)))
-    for g in range(g_pad):
-        idx = index_of[min(g, n_groups - 1)]
-        pos = np.resize(np.arange(len(idx)), p_pad)  # padding repeats real points
-        for n in law_.inputs:
-            xs[n][g] = inputs[n][idx][pos]
-        ys[g] = obs[idx][pos]
-        mask[g, : len(idx)] = g < n_groups
-        logs = np.stack([np.log(inputs[n][idx]) for n in law_.inputs])
-        hypers.append(hyper(law_, logs.mean(axis=1), priors, noise))
-        if g < n_groups:
-            tops = list(logs.max(axis=1)) + ([logs.sum(axis=0).max()] if len(logs) > 1 else [])
-            box[g] = np.asarray(tops) / math.log(10.0)
-    h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
-
-    theta_map = fitted.params[list(law_.param_names)].to_numpy(float)
-    theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
-    theta_prior = np.array([_prior_median(p) for p in law_.params])
+    check_settings(law_, priors, chains, warmup, samples, target_accept, precision)
+    batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True)
+    n_groups, k = len(batch.index_of), len(law_.params)
+    g_pad = len(batch.theta_map)
     dtype = jnp.float64 if precision == "float64" else jnp.float32
     with jax.enable_x64(precision == "float64"):
-        cast = lambda a: jnp.asarray(a, dtype) if np.asarray(a).dtype != bool else jnp.asarray(a)  # noqa: E731
-        d = Data({n: cast(v) for n, v in xs.items()}, cast(ys), jnp.asarray(mask))
-        h = Hyper(*(cast(v) for v in h))
-        resid = ys - np.asarray(jax.vmap(lambda t, xg: log_mean(law_, t, xg))(
-            jnp.asarray(np.nan_to_num(theta_map, nan=1.0)), d.x))
-        scale = np.array([np.median(np.abs(r[m] - np.median(r[m]))) for r, m in zip(resid, mask, strict=True)])
-        noise0 = np.log(np.clip(1.4826 * np.nan_to_num(scale, nan=noise), 1e-3, 1.0))
-        u_map = np.asarray(pivoted(law_, jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), h))
-        u_prior = np.asarray(pivoted(law_, jnp.broadcast_to(cast(theta_prior), (g_pad, k)), h))
-        u_map = np.where(np.isfinite(theta_map), u_map, u_prior)
-        tail = np.stack([noise0, np.full(g_pad, math.log(3.0))], axis=1)
-        starts_ = np.stack([np.concatenate([u_map, tail], 1), np.concatenate([u_prior, tail], 1)], 1)
+        d, h = cast(batch.data, dtype), cast(batch.hyper, dtype)
+        starts_ = cast(start_points(law_, d, h, batch.theta_map, noise, dtype), dtype)
         pot = potential(law_)
-        lap = laplace(pot, (d, h), cast(starts_))
-        key = jax.random.key(seed)
+        lap = laplace(pot, (d, h), starts_)
+        key = jax.random.PRNGKey(seed)
         if method == "nuts":
             out = nuts(pot, (d, h), lap.mode, lap.sqrt_cov, key=key, chains=chains,
                        warmup=warmup, samples=samples, max_tree_depth=max_tree_depth,
@@ -222,8 +291,9 @@ def posterior(
         else:
             r_hat, ess, n_div = np.nan, np.nan, 0
             status = SampleStatus.OK if lap_ok[g] else SampleStatus.NONFINITE
-        rows.append(dict(n_points=len(index_of[g]), r_hat=r_hat, ess_bulk=ess,
+        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=r_hat, ess_bulk=ess,
                          divergences=n_div, status=status.label, message=status.message))
-    keys = fitted.params[by_cols].reset_index(drop=True)
+    by_cols = batch.fitted.by
+    keys = batch.fitted.params[by_cols].reset_index(drop=True)
     groups = pd.concat([keys, pd.DataFrame(rows)], axis=1)
-    return Posterior(law_, dict(fitted.x), y, by_cols, groups, draws, box, method)
+    return Posterior(law_, dict(batch.fitted.x), y, by_cols, groups, draws, batch.box, method)

@@ -6,6 +6,8 @@ import typer
 
 from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
+from lawfit.cli._forecast import forecast_command
+from lawfit.cli._hitchhiker import hitchhiker_command
 from lawfit.cli._laws import laws_command
 
 app = typer.Typer(
@@ -16,8 +18,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("fit")(fit_command)
+app.command("forecast")(forecast_command)
 app.command("demo")(demo_command)
 app.command("laws")(laws_command)
+app.command("hitchhiker")(hitchhiker_command)
 
 
 def main() -> None:

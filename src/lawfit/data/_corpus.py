@@ -56,7 +56,8 @@ def validate_corpus(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = pd.Series(pd.NA, index=out.index, dtype="string")
             continue
         cells = out[column]
-        empty = cells.isna().to_numpy() | (cells.astype("string").str.strip() == "").fillna(True).to_numpy()
+        blank = (cells.astype("string").str.strip() == "").fillna(True)
+        empty = cells.isna().to_numpy() | blank.to_numpy()
         if column in _REQUIRED and empty.any():
             raise InputError(f"corpus: column {column!r} is empty at {row_list(labels[empty])}")
         out[column] = cells.astype("string")
@@ -67,7 +68,8 @@ def validate_corpus(frame: pd.DataFrame) -> pd.DataFrame:
         values, problem = numeric_column(out, column, role="corpus")
         problem = problem.to_numpy()
         if column not in _REQUIRED:  # a missing optional number is fine, text or inf is not
-            problem = np.where(np.char.endswith(problem.astype(str), "is missing (NaN)"), "", problem)
+            missing = np.char.endswith(problem.astype(str), "is missing (NaN)")
+            problem = np.where(missing, "", problem)
         bad = problem != ""
         if bad.any():
             raise InputError(f"corpus: {problem[bad][0]} at {row_list(labels[bad])}")

@@ -1,6 +1,33 @@
 """Evaluation: synthetic data, estimation designs, error and calibration metrics."""
 
 from lawfit.evaluate._allocation import compute_optimal
+from lawfit.evaluate._calibration import MSCE_LEVELS, calibration_points, calibration_report
+from lawfit.evaluate._hitchhiker import (
+    COLPRET_START,
+    DATABLATIONS,
+    Designs,
+    Estimates,
+    Method,
+    designs,
+    estimate,
+    get_method,
+    leaderboard,
+)
 from lawfit.evaluate._simulate import simulate
 
-__all__ = ["compute_optimal", "simulate"]
+__all__ = [
+    "COLPRET_START",
+    "DATABLATIONS",
+    "MSCE_LEVELS",
+    "Designs",
+    "Estimates",
+    "Method",
+    "calibration_points",
+    "calibration_report",
+    "compute_optimal",
+    "designs",
+    "estimate",
+    "get_method",
+    "leaderboard",
+    "simulate",
+]

@@ -3,23 +3,23 @@
 Each step solves (H + mu diag(H)) h = -g with H = J^T J and g = J^T s, accepts h when the
 gain ratio rho = (f - f(u+h)) / (f - m(h)) is positive, and updates mu by Nielsen's rule
 (Madsen, Nielsen & Tingleff 2004, "Methods for non-linear least squares problems", sec.
-3.2): mu *= max(1/3, 1 - (2 rho - 1)^3) on success; mu *= nu, nu *= 2 on failure. A trial
-point where the objective is not finite is a rejected step, so overflow far from the
-optimum only raises the damping. It stops as MINPACK's ``lmder`` does: relative actual and
-predicted reductions below ``ftol``, a relative step below ``xtol``, or a gradient below
-``gtol``.
+3.2): mu *= max(1/3, 1 - (2 rho - 1)^3) on success; mu *= nu, nu *= 2 on failure
+(``scaling="identity"``: Levenberg's mu I in place of mu diag(H), i.e. unscaled variables as
+in scipy's ``least_squares`` with ``x_scale=1``). A trial point where the objective is not
+finite is a rejected step, so overflow far from the optimum only raises the damping. It
+stops as MINPACK's ``lmder`` does: relative actual and predicted reductions below ``ftol``,
+a relative step below ``xtol``, or a gradient below ``gtol``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from lawfit.fit._solver import Solver
-from lawfit.fit._status import Status
+from lawfit.fit._solver import Solver, descent_termination
 
 __all__ = ["LevenbergMarquardt"]
 
@@ -61,6 +61,8 @@ class LevenbergMarquardt(Solver):
         gtol: infinity norm of the gradient below which to stop.
         max_steps: step cap.
         tau: initial damping relative to the largest diagonal entry of J^T J.
+        scaling: ``"marquardt"`` (damping mu diag(J^T J), invariant to rescaling the
+            parameters) or ``"identity"`` (Levenberg's mu I; static).
     """
 
     ftol: float = 1e-10
@@ -68,9 +70,15 @@ class LevenbergMarquardt(Solver):
     gtol: float = 1e-14
     max_steps: int = 500
     tau: float = 1e-3
+    scaling: str = field(default="marquardt", metadata=dict(static=True))
 
     def __post_init__(self):
         _check_positive(self, ("ftol", "xtol", "gtol", "tau"))
+        if self.scaling not in ("marquardt", "identity"):
+            raise ValueError(
+                "LevenbergMarquardt.scaling must be 'marquardt' or 'identity'; "
+                f"got {self.scaling!r}"
+            )
 
     def init(self, u0):
         dtype = u0.dtype
@@ -95,6 +103,8 @@ class LevenbergMarquardt(Solver):
         diag = jnp.diagonal(hess)
         big = jnp.maximum(jnp.max(diag), 1.0)
         scale = jnp.where(diag > jnp.finfo(dtype).eps * big, diag, big)
+        if self.scaling == "identity":
+            scale = jnp.ones_like(diag)
         h = jnp.linalg.solve(hess + mu * jnp.diag(scale), -g)
         h = jnp.where(fresh | ~jnp.all(jnp.isfinite(h)), 0.0, h)
         u_new = u + h
@@ -134,13 +144,7 @@ class LevenbergMarquardt(Solver):
         )
 
     def terminate(self, state):
-        done = state.converged | state.stalled
-        status = jnp.where(
-            state.converged,
-            Status.CONVERGED,
-            jnp.where(jnp.isfinite(state.f), Status.STALLED, Status.NONFINITE),
-        )
-        return done, status
+        return descent_termination(state)
 
     def params(self, state):
         return state.u

@@ -1,5 +1,6 @@
 """matplotlib figures of fits and evaluations (the Agg backend; save with ``fig.savefig``)."""
 
 from lawfit.plot._fit import curves, parity
+from lawfit.plot._heatmap import are_heatmap, are_heatmaps
 
-__all__ = ["curves", "parity"]
+__all__ = ["are_heatmap", "are_heatmaps", "curves", "parity"]

@@ -1,0 +1,147 @@
+"""Bayesian fits: the model from a law spec, batched NUTS, diagnostics, forecasts."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+import lawfit
+from lawfit.bayes import (
+    Data,
+    SampleStatus,
+    borrowed_priors,
+    diagnose,
+    forecast,
+    hyper,
+    interval_columns,
+    natural,
+    posterior,
+    potential,
+)
+from lawfit.bayes._model import numpyro_potential, pivoted
+from lawfit.evaluate import simulate
+
+TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
+SMALL = dict(chains=2, warmup=200, samples=200)
+AT_COLUMNS = ["D", "family", "N"]
+
+
+def _grid_frame(params, seed, noise=0.005, sizes=(1e7, 3e7, 1e8, 3e8, 1e9, 3e9),
+                tokens=(1e9, 3e9, 1e10, 3e10, 1e11)):
+    n, d = np.meshgrid(sizes, tokens)
+    return simulate("chinchilla", params, {"N": n, "D": d}, noise=noise, seed=seed, y="loss")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    parts = [_grid_frame(TRUE, 1).assign(family="a"), _grid_frame(dict(TRUE, alpha=0.3), 2).assign(family="b")]
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def fc(frame):
+    """One batched call (backtests and final posteriors of both families), shared by the
+    sampling tests: compiling the vmapped NUTS kernel takes minutes on a shared 2-core CPU,
+    so they are in the slow set."""
+    train = frame[frame["N"] < 3e9]
+    at = frame[frame["N"] == 3e9][AT_COLUMNS].iloc[::-1]
+    return forecast(train, "chinchilla", {"N": "N", "D": "D"}, "loss", at=at, by="family",
+                    levels=(0.5, 0.9), **SMALL)
+
+
+@pytest.fixture(scope="module")
+def post(fc):
+    return fc.posterior
+
+
+def test_potential_equals_numpyro_and_pivots_invert():
+    law = lawfit.laws.get("chinchilla")
+    frame = _grid_frame(TRUE, 0)
+    data = Data({k: jnp.asarray(frame[k].to_numpy()) for k in ("N", "D")},
+                jnp.log(jnp.asarray(frame["loss"].to_numpy())), jnp.ones(len(frame), bool))
+    h = hyper(law, np.log(frame[["N", "D"]].to_numpy()).mean(0))
+    h = type(h)(*(jnp.asarray(v) for v in h))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        w = jnp.asarray(rng.normal(size=7) * 0.5)
+        ours, theirs = potential(law)(w, data, h), numpyro_potential(law, w, data, h)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    theta = jnp.asarray([TRUE[p] for p in law.param_names])
+    np.testing.assert_allclose(natural(law, pivoted(law, theta, h), h)[0], theta, rtol=1e-12)
+
+
+def test_prior_predictive_is_sane():
+    """Spec priors are weakly informative: a mid-size run's prior predictive loss is mostly
+    between 1 and 20 nats, centred at a few nats, and rarely below 0.5 (E's prior)."""
+    law = lawfit.laws.get("chinchilla")
+    key = jax.random.PRNGKey(0)
+    draws = {p.name: p.prior.distribution().sample(k, (4000,))
+             for p, k in zip(law.params, jax.random.split(key, 5), strict=True)}
+    loss = np.asarray(law.predict(draws, {"N": 1e9, "D": 2e10}))
+    assert np.all(np.isfinite(loss)) and np.all(loss > 0)
+    inside = np.mean((loss > 1.0) & (loss < 20.0))
+    assert inside > 0.6, inside
+    assert 1.5 < np.median(loss) < 6.0
+    assert np.mean(loss < 0.5) < 0.02
+
+
+@pytest.mark.slow
+def test_posterior_recovers_and_reports(post):
+    table = post.params()
+    assert list(table["family"]) == ["a", "b"]
+    assert (table["status"] == "ok").all(), table[["r_hat", "ess_bulk", "divergences"]]
+    assert (table["r_hat"] < 1.05).all()
+    for (_, row), alpha in zip(table.iterrows(), (0.34, 0.3), strict=True):
+        assert row["alpha_lo"] < alpha < row["alpha_hi"]
+        assert row["E_lo"] < TRUE["E"] < row["E_hi"]
+    assert post.draws["alpha"].shape == (2, 2, 200)
+    idata = post.to_arviz(1)
+    assert set(idata.posterior.data_vars) >= {"alpha", "beta", "E", "sigma", "df"}
+
+
+def test_bad_run_is_flagged():
+    rng = np.random.default_rng(0)
+    apart = rng.normal(size=(4, 200, 3)) + np.array([0.0, 0.0, 5.0, 5.0])[:, None, None]
+    assert diagnose(apart, np.zeros((4, 200), bool))[3] is SampleStatus.NOT_MIXED
+    mixed = rng.normal(size=(4, 200, 3))
+    assert diagnose(mixed, np.zeros((4, 200), bool))[3] is SampleStatus.OK
+    divergent = np.zeros((4, 200), bool)
+    divergent[:, :10] = True
+    assert diagnose(mixed, divergent)[3] is SampleStatus.DIVERGENT
+    sticky = np.repeat(rng.normal(size=(4, 4, 3)), 50, axis=1)  # 4 distinct values per chain
+    assert diagnose(sticky, np.zeros((4, 200), bool))[3] in (
+        SampleStatus.LOW_ESS, SampleStatus.NOT_MIXED)
+
+
+@pytest.mark.slow
+def test_bad_sampler_settings_are_flagged(frame):
+    """Two warm-up steps and one-leapfrog trees cannot mix: diagnostics must say so."""
+    bad = posterior(frame[frame["family"] == "a"], "chinchilla", {"N": "N", "D": "D"}, "loss",
+                    chains=4, warmup=2, samples=30, max_tree_depth=1)
+    assert bad.groups["status"].iloc[0] != "ok"
+
+
+@pytest.mark.slow
+def test_forecast_table_shape_and_intervals(fc, frame):
+    at = frame[frame["N"] == 3e9][AT_COLUMNS].iloc[::-1]
+    t = fc.table
+    assert list(t.columns) == [*AT_COLUMNS, "median", *interval_columns((0.5, 0.9))]
+    np.testing.assert_array_equal(t[AT_COLUMNS].to_numpy(), at.to_numpy())
+    assert (t["lo_90"] < t["lo_50"]).all() and (t["lo_50"] < t["median"]).all()
+    assert (t["median"] < t["hi_50"]).all() and (t["hi_50"] < t["hi_90"]).all()
+    truth = at.merge(frame, on=AT_COLUMNS)["loss"].to_numpy()
+    assert np.median(np.abs(t["median"] - truth) / truth) < 0.02
+    assert fc.samples.shape[0] == len(at)
+    assert len(fc.backtests) >= 2 and fc.discrepancy.tau0 > 0
+
+
+@pytest.mark.slow
+def test_borrowed_priors_pull_toward_donors(post):
+    pri = borrowed_priors(post, [True, True])
+    assert set(pri) == {"E", "alpha", "beta"}
+    assert abs(np.exp(pri["alpha"].loc) - 0.32) < 0.05
+    assert pri["alpha"].scale >= 0.05
+    assert borrowed_priors(post, [True, False]) == {}
+
+

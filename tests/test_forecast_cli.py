@@ -1,0 +1,74 @@
+"""``lawfit forecast``: the command shape other tools rely on, and its errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lawfit.cli import app
+from lawfit.evaluate import simulate
+
+runner = CliRunner()
+PARAMS = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast")
+    n, d = np.meshgrid([1e7, 3e7, 1e8, 3e8], [1e9, 3e9, 1e10, 3e10])
+    train = simulate("chinchilla", PARAMS, {"N": n, "D": d}, noise=0.005, y="loss")
+    train = train.rename(columns={"N": "params", "D": "tokens"}).assign(fam="x")
+    at = pd.DataFrame({"tokens": [1e11, 2e10], "note": ["b", "a"], "params": [1e9, 3e9],
+                       "fam": "x"})
+    train.to_csv(folder / "train.csv", index=False)
+    at.to_csv(folder / "at.csv", index=False)
+    return folder
+
+
+def _run(folder, *extra):
+    return runner.invoke(app, [
+        "forecast", str(folder / "train.csv"), "--law", "chinchilla", "--x",
+        "N=params,D=tokens", "--y", "loss", "--at", str(folder / "at.csv"),
+        "--out", str(folder / "pred.csv"), *extra,
+    ])
+
+
+def test_bootstrap_writes_the_relied_on_shape(files):
+    result = _run(files, "--method", "bootstrap", "--bootstrap", "50", "--by", "fam")
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(files / "pred.csv")
+    assert list(pred.columns) == ["tokens", "note", "params", "fam", "median",
+                                  "lo_50", "hi_50", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert list(pred["note"]) == ["b", "a"]
+    assert (pred["lo_95"] <= pred["lo_50"]).all() and (pred["hi_50"] <= pred["hi_95"]).all()
+    assert (pred["lo_50"] <= pred["median"]).all() and (pred["median"] <= pred["hi_50"]).all()
+
+
+def test_levels_option(files):
+    result = _run(files, "--method", "bootstrap", "--bootstrap", "20", "--levels", "0.9")
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(files / "pred.csv").columns)[-3:] == ["median", "lo_90", "hi_90"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--y", "nope"], "nope"),
+        (["--x", "N=params,D=missing"], "missing"),
+        (["--method", "magic"], "--method"),
+        (["--levels", "0.5,1.5"], "levels"),
+    ],
+)
+def test_bad_input_exits_2_naming_it(files, extra, needle):
+    result = _run(files, *extra)
+    assert result.exit_code == 2, result.output
+    assert needle in result.output
+
+
+@pytest.mark.slow
+def test_bayes_default(files):
+    result = _run(files, "--warmup", "150", "--samples", "150", "--chains", "2")
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(files / "pred.csv")
+    assert len(pred) == 2 and (pred["lo_95"] < pred["median"]).all()
+    assert (pred["median"] < pred["hi_95"]).all()
