@@ -2,7 +2,8 @@
 
 Each group is a synthetic family with its own exponents. Reports compile + run time of the
 first call and the run time of a second call with new numbers (same shapes: no recompilation).
-Run: ``python benchmarks/bench_bayes.py [--groups 1000] [--warmup 300] [--samples 300]``.
+Run: ``python benchmarks/bench_bayes.py [--groups 1000] [--warmup 300] [--samples 300]
+[--chunk K]``.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def main():
     ap.add_argument("--groups", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--chunk", type=int, default=None,
+                    help="posteriors sampled in lockstep (default: all)")
     args = ap.parse_args()
-    kw = dict(by="family", warmup=args.warmup, samples=args.samples, chains=4)
+    kw = dict(by="family", warmup=args.warmup, samples=args.samples, chains=4, chunk=args.chunk)
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}")
     for label, seed in (("first call (compiles)", 0), ("second call, new data", 1)):
         frame = families(args.groups, seed)

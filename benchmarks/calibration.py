@@ -5,11 +5,14 @@
     >= 3 model sizes; forecast its checkpoints. Checkpoints before 10% of a model's own final
     token count are dropped from every model (warm-up: no power law describes them); training
     models are thinned to <= 30 checkpoints evenly spaced in log D. Families count equally.
+    Compared: the Bayesian forecast (backtest-learned discrepancy), the naive posterior (no
+    discrepancy), the Huber bootstrap, and the hierarchical model (exponents pooled across
+    families, E among families sharing data and metric) with the same discrepancy.
 (c) Borrowing: families with >= 4 sizes, fitted from their two smallest models only, forecast
-    every larger model; spec priors vs empirical-Bayes priors from the other families.
+    every larger model: spec priors vs leave-one-family-out empirical-Bayes priors from the
+    posteriors of (b) vs the hierarchical model (the other families in it with their data).
 
-Each compares the Bayesian forecast (backtest-learned discrepancy), the naive posterior (no
-discrepancy) and the Huber bootstrap. Run: ``python benchmarks/calibration.py [--quick]``.
+Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c]``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import lawfit
-from lawfit.bayes import borrowed_priors, forecast, posterior
+from lawfit.bayes import borrowed_priors, forecast, hierarchical_posterior, posterior, predictive
 from lawfit.evaluate import calibration_points, calibration_report
 
 X = {"N": "N", "D": "D"}
@@ -64,6 +67,8 @@ def colpret_families():
     df = df[df["family"].isin(sizes[sizes >= 3].index)].copy()
     df["model"] = df["family"] + "/" + df["model"].astype(str)
     final = df.groupby("model")["D"].transform("max")
+    metrics = df.groupby("family")["metric"].transform(lambda m: "|".join(sorted(set(m.astype(str)))))
+    df["similar"] = df["data"].astype(str) + " / " + metrics  # same data and same metric(s)
     return df[df["D"] >= 0.1 * final].reset_index(drop=True)
 
 
@@ -80,53 +85,83 @@ def weights(test):
     return 1.0 / test.groupby("family")["family"].transform("size").to_numpy()
 
 
+SIMILAR = ["similar"]  # E is pooled/borrowed only among families sharing data and metric
+
+
+def report(samples, test, method, seconds=float("nan")):
+    pts = calibration_points(samples, test["loss"].to_numpy())
+    rep = calibration_report(points=pts, weights=weights(test))
+    return dict(method=method, **{c: rep[c] for c in COLS}, seconds=seconds)
+
+
 def colpret(sampler):
     df = colpret_families()
     largest = df.groupby("family")["N"].transform("max")
     train, test = thin(df[df["N"] < largest]), df[df["N"] == largest].reset_index(drop=True)
-    rows, disc = [], None
+    at = test[["family", "N", "D"]]
+    rows, disc, post = [], None, None
     for name, kw in (("bayes + discrepancy", {}), ("naive (no discrepancy)", dict(discrepancy=False)),
                      ("bootstrap (Huber, 400x)", dict(method="bootstrap"))):
         t0 = time.time()
-        fc = forecast(train, "chinchilla", X, "loss", at=test[["family", "N", "D"]], by="family",
-                      axis="N", **kw, **sampler)
-        pts = calibration_points(fc.samples, test["loss"].to_numpy())
-        rep = calibration_report(points=pts, weights=weights(test))
-        rows.append(dict(method=name, **{c: rep[c] for c in COLS}, seconds=time.time() - t0))
+        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", axis="N", **kw, **sampler)
+        rows.append(report(fc.samples, test, name, time.time() - t0))
         if name.startswith("bayes"):
             disc, post = fc.discrepancy, fc.posterior
             print(f"  learned discrepancy: {disc}")
-            print("  final posteriors by status:", post.groups["status"].value_counts().to_dict(),
-                  f"max r_hat {post.groups['r_hat'].max():.2f}")
-            print(post.groups.to_string())
+            print_status("independent posteriors", post)
+    t0 = time.time()
+    hier = hierarchical_posterior(train, "chinchilla", X, "loss", by="family",
+                                  cluster={"E": SIMILAR}, **joint(sampler))
+    rows.append(report(predictive(hier, at, disc), test, "hierarchical + discrepancy",
+                       time.time() - t0))
+    print_status("hierarchical posterior", hier)
     n_fam = test["family"].nunique()
     return show(f"(b) ColPret leave-largest-model-out, {n_fam} families, {len(test)} points",
                 rows), disc, post
 
 
+def joint(sampler):
+    """The hierarchical model's settings: a warm-up of at least 1,000 steps."""
+    return dict(sampler, warmup=max(1000, sampler["warmup"]))
+
+
+def print_status(label, post):
+    g = post.groups
+    print(f"  {label}: status {g['status'].value_counts().to_dict()}, "
+          f"max r_hat {g['r_hat'].max():.2f}, min ess_bulk {g['ess_bulk'].min():.0f}", flush=True)
+
+
 def borrowing(sampler, disc, donors_post):
+    """Families with >= 4 sizes, each fitted from its two smallest models: spec priors,
+    leave-one-family-out empirical-Bayes priors, and the hierarchical model (the other
+    families contribute their leave-largest-out training data)."""
     df = colpret_families()
     sizes = df.groupby("family")["N"].nunique()
     fams = sorted(sizes[sizes >= 4].index)
-    info = df.groupby("family")[["data"]].first()
-    rows = {"spec priors": [], "borrowed priors": []}
+    rank = df.groupby("family")["N"].rank(method="dense")
+    scarce = df["family"].isin(fams)
+    train = thin(df[scarce & (rank <= 2)])
+    test = df[scarce & (rank > 2)].reset_index(drop=True)
+    at = test[["family", "N", "D"]]
+    similar = donors_post.groups["family"].map(df.groupby("family")["similar"].first())
+    group_priors = {}
     for fam in fams:
-        g = df[df["family"] == fam]
-        small = np.sort(g["N"].unique())[:2]
-        train, test = thin(g[g["N"].isin(small)]), g[~g["N"].isin(small)].reset_index(drop=True)
-        others = donors_post.groups["family"] != fam
-        same_data = others & (donors_post.groups["family"].map(info["data"]) == info.loc[fam, "data"])
-        priors = borrowed_priors(donors_post, {"alpha": others, "beta": others, "E": same_data})
-        for arm, pri in (("spec priors", None), ("borrowed priors", priors)):
-            fc = forecast(train, "chinchilla", X, "loss", at=test[["N", "D"]], discrepancy=disc,
-                          priors=pri, **sampler)
-            pts = calibration_points(fc.samples, test["loss"].to_numpy()).assign(family=fam)
-            rows[arm].append(pts)
+        others = (donors_post.groups["family"] != fam).to_numpy()
+        same = others & (similar == similar[donors_post.groups["family"] == fam].iloc[0]).to_numpy()
+        group_priors[fam] = borrowed_priors(donors_post, {"alpha": others, "beta": others, "E": same})
     out = []
-    for arm, pts in rows.items():
-        pts = pd.concat(pts, ignore_index=True)
-        rep = calibration_report(points=pts, weights=weights(pts))
-        out.append(dict(method=arm, **{c: rep[c] for c in COLS}))
+    for arm, kw in (("spec priors", {}), ("borrowed (empirical Bayes)", dict(group_priors=group_priors))):
+        t0 = time.time()
+        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=disc,
+                      **kw, **sampler)
+        out.append(report(fc.samples, test, arm, time.time() - t0))
+    largest = df.groupby("family")["N"].transform("max")
+    others = thin(df[~scarce & (df["N"] < largest)])
+    t0 = time.time()
+    hier = hierarchical_posterior(pd.concat([train, others]), "chinchilla", X, "loss", by="family",
+                                  cluster={"E": SIMILAR}, **joint(sampler))
+    out.append(report(predictive(hier, at, disc), test, "hierarchical", time.time() - t0))
+    print_status("hierarchical posterior (c)", hier)
     return show(f"(c) Two smallest models per family ({len(fams)} families with >= 4 sizes)", out)
 
 
@@ -135,8 +170,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer NUTS iterations")
     ap.add_argument("--only", default="a,b,c")
     args = ap.parse_args()
-    n = 200 if args.quick else 500
-    sampler = dict(warmup=n, samples=n)
+    n = 300 if args.quick else 500
+    sampler = dict(warmup=n, samples=n, target_accept=0.95)
     t0 = time.time()
     parts = args.only.split(",")
     if "a" in parts:

@@ -145,3 +145,31 @@ def test_borrowed_priors_pull_toward_donors(post):
     assert borrowed_priors(post, [True, False]) == {}
 
 
+
+
+def test_group_priors_reach_only_their_group(frame):
+    """A tight prior on one family's alpha moves that family's (Laplace) posterior only;
+    predictive() then forecasts from any Posterior."""
+    tight = {"a": {"alpha": lawfit.Prior("lognormal", float(np.log(0.45)), 0.005)}}
+    post = posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
+                     method="laplace", chains=1, samples=400, group_priors=tight)
+    alpha = post.params().set_index("family")["alpha"]
+    assert abs(alpha["a"] - 0.45) < 0.01
+    assert abs(alpha["b"] - 0.3) < 0.03
+    at = frame[frame["N"] == 3e9][AT_COLUMNS].head(3)
+    samples = lawfit.bayes.predictive(post, at, per_draw=2, rng=0)
+    assert samples.shape == (3, 800) and np.all(np.isfinite(samples))
+    table = lawfit.bayes.forecast_table(at, samples, (0.5, 0.9))
+    assert list(table.columns) == [*AT_COLUMNS, "median", *interval_columns((0.5, 0.9))]
+
+
+@pytest.mark.parametrize(
+    "group_priors, needle",
+    [({"zzz": {}}, "group_priors: groups not in the data"),
+     ({"a": {"gamma": lawfit.Prior("normal", 0.0, 1.0)}}, "'gamma'"),
+     ({"a": {"alpha": lawfit.Prior("normal", 0.3, 0.1)}}, "family 'lognormal'")],
+)
+def test_bad_group_priors_are_named(frame, group_priors, needle):
+    with pytest.raises(lawfit.InputError, match=needle):
+        posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
+                  method="laplace", group_priors=group_priors)

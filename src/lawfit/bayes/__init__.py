@@ -2,7 +2,13 @@
 
 from lawfit.bayes._diagnostics import SampleStatus, diagnose
 from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
-from lawfit.bayes._forecast import Forecast, forecast, interval_columns
+from lawfit.bayes._forecast import (
+    Forecast,
+    forecast,
+    forecast_table,
+    interval_columns,
+    predictive,
+)
 from lawfit.bayes._hierarchical import (
     Population,
     borrowed_priors,
@@ -29,6 +35,7 @@ __all__ = [
     "borrowed_priors",
     "diagnose",
     "forecast",
+    "forecast_table",
     "hierarchical_posterior",
     "hierarchical_potential",
     "hyper",
@@ -41,5 +48,6 @@ __all__ = [
     "nuts",
     "posterior",
     "potential",
+    "predictive",
     "signed_distance",
 ]

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 
 from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
-from lawfit.bayes._posterior import Posterior, posterior
+from lawfit.bayes._posterior import Posterior, group_key, posterior
 from lawfit.data import InputError, check_columns, numeric_column
 from lawfit.fit import fit as map_fit
 from lawfit.fit._api import _input_columns
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
-__all__ = ["Forecast", "forecast", "interval_columns"]
+__all__ = ["Forecast", "forecast", "forecast_table", "interval_columns", "predictive"]
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -84,6 +84,7 @@ def forecast(
     cuts: Sequence[float] = (0.5, 1.0, 1.5),
     bootstrap: int = 400,
     per_draw: int = 4,
+    group_priors: Mapping[object, Mapping] | None = None,
     seed: int = 0,
     **sampler,
 ) -> Forecast:
@@ -103,6 +104,8 @@ def forecast(
             backtest fits the points below its cut and scores the next decade above it.
         bootstrap: resamples for ``method="bootstrap"``.
         per_draw: predictive draws per posterior draw.
+        group_priors: group key -> {parameter: Prior}, priors for that group only (its
+            backtests included), as in :func:`lawfit.bayes.posterior`.
         seed: PRNG seed; ``sampler``: passed to :func:`lawfit.bayes.posterior`.
     """
     try:
@@ -117,22 +120,9 @@ def forecast(
     axis = axis or ("product" if len(law.inputs) > 1 else law.inputs[0])
     if axis != "product" and axis not in law.inputs:
         raise InputError(f"axis must be 'product' or one of {law.inputs}; got {axis!r}")
-    if not isinstance(at, pd.DataFrame):
-        raise InputError(f"at must be a DataFrame of targets; got {type(at).__name__}")
     by_cols = [by] if isinstance(by, str) else list(by or [])
     mapping = _input_columns(law, x)
-    check_columns(at, list(mapping.values()), argument="at")
-    check_columns(at, by_cols, argument="at (by)")
-    targets = {}
-    for name, column in mapping.items():
-        values, problem = numeric_column(at.reset_index(drop=True), column, role=f"input {name}")
-        bad = (problem != "") | ~(np.nan_to_num(values, nan=-1.0) > 0)
-        if bad.any():
-            raise InputError(
-                f"at: column {column!r} (input {name}) must hold positive numbers; "
-                f"bad at row {int(np.argmax(bad))}"
-            )
-        targets[name] = values
+    targets = _targets(at, mapping, by_cols)
     rng = np.random.default_rng(seed)
     if method == "bootstrap":
         samples = _bootstrap(data, law, mapping, y, by_cols, at, targets, bootstrap, seed, rng)
@@ -159,7 +149,13 @@ def forecast(
                 pieces.append(frame.iloc[fit_idx].assign(_fit=len(plans)))
                 plans.append((g, cut, score_idx))
     combined = pd.concat(pieces, ignore_index=True)
-    post = posterior(combined, law, mapping, y, by="_fit", seed=seed, **sampler)
+    keys = [group_key(k) for k in groups]
+    unknown = set(group_priors or {}) - set(keys)
+    if unknown:
+        raise InputError(f"group_priors: groups not in the data: {sorted(map(str, unknown))[:5]}")
+    fit_priors = {i: (group_priors or {}).get(keys[g], {}) for i, (g, _, _) in enumerate(plans)}
+    post = posterior(combined, law, mapping, y, by="_fit", seed=seed,
+                     group_priors={i: p for i, p in fit_priors.items() if p}, **sampler)
     final = {g: i for i, (g, cut, _) in enumerate(plans) if cut is None}
 
     disc = discrepancy if isinstance(discrepancy, Discrepancy) else Discrepancy()
@@ -181,20 +177,67 @@ def forecast(
         disc = learn_discrepancy(tests)
 
     final_post = _subset(post, [final[g] for g in range(len(groups))], by_cols, groups)
-    where = final_post.group_index(at.reset_index(drop=True)) if by_cols else np.zeros(len(at), int)
-    samples = np.zeros((len(at), len(post.draws["sigma"][0].reshape(-1)) * per_draw))
+    samples = predictive(final_post, at, disc, per_draw=per_draw, rng=rng, targets=targets)
+    backtests = pd.DataFrame(rows, columns=["group", "cut", "n_fit", "n_scored", "status"])
+    return Forecast(_table(at, samples, levels), samples, disc, final_post, backtests)
+
+
+def _targets(at, mapping: Mapping[str, str], by_cols) -> dict[str, np.ndarray]:
+    """The target inputs (name -> values) of ``at``, checked to be positive numbers."""
+    if not isinstance(at, pd.DataFrame):
+        raise InputError(f"at must be a DataFrame of targets; got {type(at).__name__}")
+    check_columns(at, list(mapping.values()), argument="at")
+    check_columns(at, by_cols, argument="at (by)")
+    targets = {}
+    for name, column in mapping.items():
+        values, problem = numeric_column(at.reset_index(drop=True), column, role=f"input {name}")
+        bad = (problem != "") | ~(np.nan_to_num(values, nan=-1.0) > 0)
+        if bad.any():
+            raise InputError(
+                f"at: column {column!r} (input {name}) must hold positive numbers; "
+                f"bad at row {int(np.argmax(bad))}"
+            )
+        targets[name] = values
+    return targets
+
+
+def predictive(
+    post: Posterior,
+    at: pd.DataFrame,
+    discrepancy: Discrepancy | None = None,
+    *,
+    per_draw: int = 4,
+    rng: np.random.Generator | int = 0,
+    targets: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """(len(at), M) draws of log y at the rows of ``at`` from the posteriors ``post``
+    (each row from its ``by`` group): log f(theta_s; x*) + delta(x*) + sigma_s * t_{df_s},
+    delta ~ N(0, tau(x*)) the discrepancy (module docstring). Any :class:`Posterior` works,
+    e.g. one from :func:`lawfit.bayes.hierarchical_posterior`; summarise with
+    :func:`forecast_table`."""
+    law, discrepancy = post.law, discrepancy or Discrepancy()
+    rng = np.random.default_rng(rng)
+    frame = at.reset_index(drop=True)
+    if targets is None:
+        targets = _targets(frame, post.x, post.by)
+    where = post.group_index(frame) if post.by else np.zeros(len(frame), int)
+    samples = np.zeros((len(frame), len(post.draws["sigma"][0].reshape(-1)) * per_draw))
     for g in np.unique(where):
         sel = np.flatnonzero(where == g)
         xs = {n: v[sel] for n, v in targets.items()}
-        mu = final_post.log_mean_draws(g, xs)
-        a = signed_distance(final_post.box[g], xs, law.inputs)
-        tau = disc.scale(np.maximum(a, 0.0), a)
-        sigma, df = (final_post.draws[k][g].reshape(-1) for k in ("sigma", "df"))
+        mu = post.log_mean_draws(g, xs)
+        a = signed_distance(post.box[g], xs, law.inputs)
+        tau = discrepancy.scale(np.maximum(a, 0.0), a)
+        sigma, df = (post.draws[k][g].reshape(-1) for k in ("sigma", "df"))
         mu, sigma, df = (np.repeat(v, per_draw, axis=0) for v in (mu, sigma, df))
         noise = sigma[:, None] * rng.standard_t(df[:, None], size=mu.shape)
         samples[sel] = (mu + tau[None, :] * rng.standard_normal(mu.shape) + noise).T
-    backtests = pd.DataFrame(rows, columns=["group", "cut", "n_fit", "n_scored", "status"])
-    return Forecast(_table(at, samples, levels), samples, disc, final_post, backtests)
+    return samples
+
+
+def forecast_table(at: pd.DataFrame, samples: np.ndarray, levels=LEVELS) -> pd.DataFrame:
+    """The forecast table of :func:`forecast` from predictive draws of log y."""
+    return _table(at, samples, [float(v) for v in levels])
 
 
 def _subset(post: Posterior, rows: list[int], by_cols: list[str], groups: dict) -> Posterior:

@@ -44,6 +44,7 @@ def nuts(
     samples: int = 500,
     max_tree_depth: int = 8,
     target_accept: float = 0.9,
+    chunk: int | None = None,
 ) -> Draws:
     """Sample B posteriors with ``chains`` NUTS chains each.
 
@@ -54,16 +55,24 @@ def nuts(
         key: a JAX PRNG key; chains: per posterior; warmup, samples: iterations each.
         max_tree_depth: at most 2^depth - 1 leapfrog steps per draw.
         target_accept: the step-size adaptation's target acceptance rate.
+        chunk: posteriors vmapped together (default: all); chunks run one after another
+            (``lax.map``). Vmapped NUTS chains move in lockstep, each draw costing the
+            longest tree among them: smaller chunks waste fewer leapfrog steps but amortise
+            per-step overhead over fewer lanes. On the 2-core CPU, 1,000 posteriors took 397 s
+            with ``chunk=16``, and 758 s all at once while sharing the CPU with another job:
+            no clear winner has been measured.
     """
     n_post = mode.shape[0]
     keys = jax.random.split(key, n_post * chains)
     keys = keys.reshape((n_post, chains, *keys.shape[1:]))
-    run = _compiled(potential, chains, warmup, samples, max_tree_depth, float(target_accept))
+    chunk = n_post if chunk is None else max(1, min(int(chunk), n_post))
+    run = _compiled(potential, chains, warmup, samples, max_tree_depth, float(target_accept),
+                    chunk)
     return Draws(*run(keys, mode, sqrt_cov, args))
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept):
+def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept, chunk):
     def whitened(mode, sqrt_cov, args):
         return lambda w: potential(mode + sqrt_cov @ w, *args)
 
@@ -96,4 +105,9 @@ def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept)
         return out
 
     per_posterior = jax.vmap(chain, in_axes=(0, None, None, None))
-    return jax.jit(jax.vmap(per_posterior))
+
+    def run(keys, mode, sqrt_cov, args):
+        return lax.map(lambda a: per_posterior(*a), (keys, mode, sqrt_cov, args),
+                       batch_size=chunk)
+
+    return jax.jit(run)

@@ -125,9 +125,21 @@ def check_settings(law: Law, priors, chains, warmup, samples, target_accept, pre
             raise InputError(f"{name} must be a positive integer; got {value!r}")
     if not 0 < target_accept < 1:
         raise InputError(f"target_accept must be in (0, 1); got {target_accept!r}")
+    check_priors(law, priors, argument="priors")
+
+
+def check_priors(law: Law, priors, *, argument: str) -> None:
+    """Raise :class:`InputError` unless ``priors`` maps parameters of ``law`` to Priors of
+    their spec's family."""
     unknown = set(priors or {}) - set(law.param_names)
     if unknown:
-        raise InputError(f"priors: {sorted(unknown)} are not parameters of {law.name!r}")
+        raise InputError(f"{argument}: {sorted(unknown)} are not parameters of {law.name!r}")
+    for name, prior in (priors or {}).items():
+        spec = law.params[law.param_names.index(name)].prior
+        if not isinstance(prior, Prior) or (spec is not None and prior.family != spec.family):
+            family = spec.family if spec is not None else "any"
+            raise InputError(f"{argument}: {name!r} needs a lawfit.Prior of family {family!r}; "
+                             f"got {prior!r}")
 
 
 class Batch(NamedTuple):
@@ -145,9 +157,16 @@ class Batch(NamedTuple):
     box: np.ndarray
 
 
-def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool) -> Batch:
+def group_key(key):
+    """A group's key as users write it: the value itself for one ``by`` column."""
+    return key[0] if isinstance(key, tuple) and len(key) == 1 else key
+
+
+def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
+            group_priors=None) -> Batch:
     """MAP fits and padded per-group data of :func:`posterior` (points padded to a power of
-    two; groups too when ``pad_groups``, so similar batches share one compilation)."""
+    two; groups too when ``pad_groups``, so similar batches share one compilation).
+    ``group_priors`` (group key -> parameter -> Prior) override ``priors`` per group."""
     starts = "grid" if len(law.start_grid()) <= _MAX_GRID else 64
     # Groups too small (or too narrow) for a MAP fit still get a posterior, started from the
     # prior medians; invalid rows are errors.
@@ -160,9 +179,16 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool) 
         raise InputError(f"{where}{row['message']}")
     frame = data.reset_index(drop=True)
     if fitted.by:
-        index_of = list(frame.groupby(fitted.by, sort=True, dropna=False).indices.values())
+        indices = frame.groupby(fitted.by, sort=True, dropna=False).indices
+        keys, index_of = [group_key(k) for k in indices], list(indices.values())
     else:
-        index_of = [np.arange(len(frame))]
+        keys, index_of = [None], [np.arange(len(frame))]
+    group_priors = dict(group_priors or {})
+    unknown_groups = set(group_priors) - set(keys)
+    if unknown_groups:
+        raise InputError(f"group_priors: groups not in the data: {sorted(map(str, unknown_groups))[:5]}")
+    for own in group_priors.values():
+        check_priors(law, own, argument="group_priors")
     inputs = {n: pd.to_numeric(frame[c]).to_numpy(float) for n, c in fitted.x.items()}
     obs = np.log(pd.to_numeric(frame[y]).to_numpy(float))
 
@@ -180,7 +206,8 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool) 
         ys[g] = obs[idx][pos]
         mask[g, : len(idx)] = True  # padding groups copy the last group
         logs = np.stack([np.log(inputs[n][idx]) for n in law.inputs])
-        hypers.append(hyper(law, logs.mean(axis=1), priors, noise))
+        own = {**(priors or {}), **group_priors.get(keys[min(g, n_groups - 1)], {})}
+        hypers.append(hyper(law, logs.mean(axis=1), own, noise))
         if g < n_groups:
             tops = list(logs.max(axis=1)) + ([logs.sum(axis=0).max()] if len(logs) > 1 else [])
             box[g] = np.asarray(tops) / math.log(10.0)
@@ -226,6 +253,7 @@ def posterior(
     *,
     by: str | Sequence[str] | None = None,
     priors: Mapping[str, Prior] | None = None,
+    group_priors: Mapping[object, Mapping[str, Prior]] | None = None,
     method: str = "nuts",
     chains: int = 4,
     warmup: int = 500,
@@ -235,6 +263,7 @@ def posterior(
     noise: float = 0.05,
     seed: int = 0,
     precision: str = "float32",
+    chunk: int | None = None,
 ) -> Posterior:
     """Posteriors of ``law`` on log ``y``, one per group of ``by``, in one batched call.
 
@@ -247,17 +276,23 @@ def posterior(
         data, law, x, y, by: as in :func:`lawfit.fit` (validated the same way).
         priors: parameter -> :class:`lawfit.Prior` replacing the spec's (same family), e.g.
             empirical-Bayes priors from other families (:func:`lawfit.bayes.borrowed_priors`).
+        group_priors: group key (the ``by`` value, a tuple for several columns) -> such a
+            mapping, for that group only (over ``priors``): e.g. leave-one-family-out
+            borrowed priors for every family in one call.
         method: ``"nuts"`` or ``"laplace"`` (draws from the Laplace approximation: fast, for
             a first look; its intervals are not calibrated).
         chains, warmup, samples, max_tree_depth, target_accept: NUTS settings.
         noise: HalfNormal scale of the noise sd on log loss.
         seed: PRNG seed; precision: ``"float32"`` (default) or ``"float64"``.
+        chunk: posteriors sampled together in lockstep (:func:`lawfit.bayes.nuts`; default
+            all at once).
     """
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
     if method not in ("nuts", "laplace"):
         raise InputError(f"method must be 'nuts' or 'laplace'; got {method!r}")
     check_settings(law_, priors, chains, warmup, samples, target_accept, precision)
-    batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True)
+    batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True,
+                    group_priors=group_priors)
     n_groups, k = len(batch.index_of), len(law_.params)
     g_pad = len(batch.theta_map)
     dtype = jnp.float64 if precision == "float64" else jnp.float32
@@ -270,7 +305,7 @@ def posterior(
         if method == "nuts":
             out = nuts(pot, (d, h), lap.mode, lap.sqrt_cov, key=key, chains=chains,
                        warmup=warmup, samples=samples, max_tree_depth=max_tree_depth,
-                       target_accept=target_accept)
+                       target_accept=target_accept, chunk=chunk)
             z, diverging = np.asarray(out.z), np.asarray(out.diverging)
         else:
             w = jax.random.normal(key, (g_pad, chains, samples, k + 2), dtype)
