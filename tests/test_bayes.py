@@ -173,3 +173,19 @@ def test_bad_group_priors_are_named(frame, group_priors, needle):
     with pytest.raises(lawfit.InputError, match=needle):
         posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
                   method="laplace", group_priors=group_priors)
+
+
+def test_discrepancy_growth_is_bounded():
+    """Backtests whose misfit grows sharply toward the edge of the data (a -> 0) would drive
+    lam without bound; the learned lam stays within LAM_MAX, so forecasts stay finite."""
+    from lawfit.bayes import Backtest, learn_discrepancy
+    from lawfit.bayes._discrepancy import LAM_MAX
+
+    rng = np.random.default_rng(0)
+    a = np.linspace(-1.0, 0.0, 40)
+    y = 0.5 * np.exp(20 * a) * rng.standard_normal(40)  # misfit grows e^20 per decade
+    test = Backtest(mu=np.zeros((50, 40)), sigma=np.full(50, 1e-3), df=np.full(50, 30.0),
+                    y=y, d=np.zeros(40), a=a)
+    disc = learn_discrepancy([test])
+    assert LAM_MAX - 0.1 < disc.lam <= LAM_MAX
+    assert np.isfinite(disc.scale(3.0, 3.0))

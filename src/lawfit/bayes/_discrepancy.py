@@ -11,7 +11,8 @@ the same distance from the data the posterior was fitted on. (tau0, kappa, lam) 
 to the targets: they maximise the log predictive score of backtests built from the training
 data alone (fit the points below a cut, score the next decade above it; Gneiting & Raftery
 2007 on proper scoring rules). kappa lets intervals widen with extrapolation distance; lam lets
-the law's misfit grow with scale itself.
+the law's misfit grow with scale itself, bounded to |lam| <= 2 per decade because the backtests
+see only a <= 0.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ import optax
 from jax import lax
 from jax.scipy.special import gammaln, logsumexp
 
-__all__ = ["Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
+__all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
+
+#: Largest |lam| (per decade) the discrepancy learns.
+LAM_MAX = 2.0
 
 
 class Discrepancy(NamedTuple):
@@ -107,7 +111,7 @@ def learn_discrepancy(
         arr["w"] = arr["w"] / jnp.sum(arr["w"])
 
         def score(theta):
-            tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), theta[2]
+            tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), _bounded_lam(theta[2])
             tau = (tau0 + kappa * arr["d"]) * jnp.exp(lam * arr["a"])  # (B, n)
             scale = jnp.sqrt(arr["sigma"][:, :, None] ** 2 + tau[:, None, :] ** 2)
             lp = _log_student_t(arr["y"][:, None, :], arr["mu"], scale, arr["df"][:, :, None])
@@ -123,9 +127,16 @@ def learn_discrepancy(
                     best_theta, best = np.asarray(theta), value
         none = float(score(jnp.array([-40.0, -40.0, 0.0])))
     return Discrepancy(
-        float(np.exp(best_theta[0])), float(np.exp(best_theta[1])), float(best_theta[2]),
-        best, none,
+        float(np.exp(best_theta[0])), float(np.exp(best_theta[1])),
+        float(_bounded_lam(best_theta[2])), best, none,
     )
+
+
+def _bounded_lam(theta):
+    """lam = LAM_MAX tanh(theta / LAM_MAX): backtests score points inside the training data
+    (a <= 0) only, so nothing there stops lam from growing without bound and blowing up tau
+    beyond the data; the bound caps the growth at e^LAM_MAX per decade."""
+    return LAM_MAX * jnp.tanh(theta / LAM_MAX)
 
 
 def _maximise(score, theta0, steps: int = 150):
