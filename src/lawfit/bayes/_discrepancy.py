@@ -23,9 +23,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 from jax.scipy.special import gammaln, logsumexp
+
+from lawfit.bayes._laplace import minimise
 
 __all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
 
@@ -140,18 +140,6 @@ def _bounded_lam(theta):
 
 
 def _maximise(score, theta0, steps: int = 150):
-    f = lambda t: -score(t)  # noqa: E731
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(f)
-
-    def body(carry, _):
-        t, state = carry
-        value, grad = value_and_grad(t, state=state)
-        updates, state = opt.update(grad, state, t, value=value, grad=grad, value_fn=f)
-        new = optax.apply_updates(t, updates)
-        return (jnp.where(jnp.all(jnp.isfinite(new)), new, t), state), None
-
-    (theta, _), _ = jax.jit(lambda t0: lax.scan(body, (t0, opt.init(t0)), None, length=steps))(
-        theta0
-    )
-    return theta
+    """argmax of ``score`` by L-BFGS from ``theta0`` (the posterior-mode search of
+    :mod:`lawfit.bayes._laplace`, on minus the score)."""
+    return jax.jit(lambda t0: minimise(lambda t: -score(t), t0, steps)[0])(theta0)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-__all__ = ["Laplace", "laplace"]
+__all__ = ["Laplace", "laplace", "minimise"]
 
 
 class Laplace(NamedTuple):
@@ -31,7 +31,9 @@ class Laplace(NamedTuple):
     ok: jax.Array
 
 
-def _minimise(f, w0, steps):
+def minimise(f, w0, steps):
+    """``steps`` L-BFGS (optax) iterations on ``f`` from ``w0`` in a ``lax.scan``; a step to a
+    non-finite point is refused. Returns the last iterate and ``f`` there."""
     opt = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(f)
 
@@ -66,7 +68,7 @@ def laplace(potential, args, starts, *, steps: int = 200, floor: float = 1e-8) -
 def _compiled(potential, steps, floor):
     def one(args_b, starts_b):
         f = lambda w: potential(w, *args_b)  # noqa: E731
-        modes, values = jax.vmap(lambda w0: _minimise(f, w0, steps))(starts_b)
+        modes, values = jax.vmap(lambda w0: minimise(f, w0, steps))(starts_b)
         values = jnp.where(jnp.isfinite(values), values, jnp.inf)
         best = jnp.argmin(values)
         mode, value = modes[best], values[best]
