@@ -9,10 +9,13 @@
     discrepancy), the Huber bootstrap, and the hierarchical model (exponents pooled across
     families, E among families sharing data and metric) with the same discrepancy.
 (c) Borrowing: families with >= 4 sizes, fitted from their two smallest models only, forecast
-    every larger model: spec priors vs leave-one-family-out empirical-Bayes priors from the
-    posteriors of (b) vs the hierarchical model (the other families in it with their data).
+    every larger model: spec priors vs empirical-Bayes priors from the other families'
+    posteriors (all their models), exponents borrowed from every other family or only from
+    those evaluated on the same metric(s), vs the hierarchical model (exponents pooled per
+    metric, E per data and metric). The discrepancy is (b)'s (or ``--discrepancy tau0,kappa,lam``
+    when (b) is not run: two sizes per family are too few to learn one).
 
-Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c]``.
+Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--discrepancy T,K,L]``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 import lawfit
-from lawfit.bayes import borrowed_priors, forecast, hierarchical_posterior, posterior, predictive
+from lawfit.bayes import (
+    Discrepancy,
+    borrowed_priors,
+    forecast,
+    hierarchical_posterior,
+    posterior,
+    predictive,
+)
 from lawfit.evaluate import calibration_points, calibration_report
 
 X = {"N": "N", "D": "D"}
@@ -68,6 +78,7 @@ def colpret_families():
     df["model"] = df["family"] + "/" + df["model"].astype(str)
     final = df.groupby("model")["D"].transform("max")
     metrics = df.groupby("family")["metric"].transform(lambda m: "|".join(sorted(set(m.astype(str)))))
+    df["metrics"] = metrics
     df["similar"] = df["data"].astype(str) + " / " + metrics  # same data and same metric(s)
     return df[df["D"] >= 0.1 * final].reset_index(drop=True)
 
@@ -86,6 +97,7 @@ def weights(test):
 
 
 SIMILAR = ["similar"]  # E is pooled/borrowed only among families sharing data and metric
+METRIC = ["metrics"]  # in (c), exponents only among families evaluated on the same metric(s)
 
 
 def report(samples, test, method, seconds=float("nan")):
@@ -131,10 +143,11 @@ def print_status(label, post):
           f"max r_hat {g['r_hat'].max():.2f}, min ess_bulk {g['ess_bulk'].min():.0f}", flush=True)
 
 
-def borrowing(sampler, disc, donors_post):
+def borrowing(sampler, disc):
     """Families with >= 4 sizes, each fitted from its two smallest models: spec priors,
-    leave-one-family-out empirical-Bayes priors, and the hierarchical model (the other
-    families contribute their leave-largest-out training data)."""
+    empirical-Bayes priors from the other families' posteriors (all their models; exponents
+    from every other family, or only from those on the same metric; E from those on the same
+    data and metric), and the hierarchical model (the other families' data in it)."""
     df = colpret_families()
     sizes = df.groupby("family")["N"].nunique()
     fams = sorted(sizes[sizes >= 4].index)
@@ -143,24 +156,36 @@ def borrowing(sampler, disc, donors_post):
     train = thin(df[scarce & (rank <= 2)])
     test = df[scarce & (rank > 2)].reset_index(drop=True)
     at = test[["family", "N", "D"]]
-    similar = donors_post.groups["family"].map(df.groupby("family")["similar"].first())
-    group_priors = {}
+    t0 = time.time()
+    donors = posterior(thin(df), "chinchilla", X, "loss", by="family", **sampler)
+    print_status(f"donor posteriors, every family and model ({time.time() - t0:.0f} s)", donors)
+    info = df.groupby("family")[["metrics", "similar"]].first()
+    family = donors.groups["family"]
+    rules = {"all": {}, "metric": {}}
     for fam in fams:
-        others = (donors_post.groups["family"] != fam).to_numpy()
-        same = others & (similar == similar[donors_post.groups["family"] == fam].iloc[0]).to_numpy()
-        group_priors[fam] = borrowed_priors(donors_post, {"alpha": others, "beta": others, "E": same})
+        others = (family != fam).to_numpy()
+        same_metric = others & (family.map(info["metrics"]) == info.loc[fam, "metrics"]).to_numpy()
+        same_data = others & (family.map(info["similar"]) == info.loc[fam, "similar"]).to_numpy()
+        for rule, exponents in (("all", others), ("metric", same_metric)):
+            rules[rule][fam] = borrowed_priors(
+                donors, {"alpha": exponents, "beta": exponents, "E": same_data})
+    print("  families with same-metric donors for the exponents: "
+          f"{sum('alpha' in p for p in rules['metric'].values())} of {len(fams)}")
     out = []
-    for arm, kw in (("spec priors", {}), ("borrowed (empirical Bayes)", dict(group_priors=group_priors))):
+    for arm, kw in (("spec priors", {}),
+                    ("borrowed from all other families", dict(group_priors=rules["all"])),
+                    ("borrowed from same-metric families", dict(group_priors=rules["metric"]))):
         t0 = time.time()
         fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=disc,
                       **kw, **sampler)
         out.append(report(fc.samples, test, arm, time.time() - t0))
-    largest = df.groupby("family")["N"].transform("max")
-    others = thin(df[~scarce & (df["N"] < largest)])
+    others = thin(df[~scarce])
     t0 = time.time()
-    hier = hierarchical_posterior(pd.concat([train, others]), "chinchilla", X, "loss", by="family",
-                                  cluster={"E": SIMILAR}, **joint(sampler))
-    out.append(report(predictive(hier, at, disc), test, "hierarchical", time.time() - t0))
+    hier = hierarchical_posterior(
+        pd.concat([train, others]), "chinchilla", X, "loss", by="family",
+        cluster={"alpha": METRIC, "beta": METRIC, "E": SIMILAR}, **joint(sampler))
+    out.append(report(predictive(hier, at, disc), test, "hierarchical (per-metric populations)",
+                      time.time() - t0))
     print_status("hierarchical posterior (c)", hier)
     return show(f"(c) Two smallest models per family ({len(fams)} families with >= 4 sizes)", out)
 
@@ -169,6 +194,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer NUTS iterations")
     ap.add_argument("--only", default="a,b,c")
+    ap.add_argument("--discrepancy", default=None,
+                    help="tau0,kappa,lam for (c) when (b) is not run")
     args = ap.parse_args()
     n = 300 if args.quick else 500
     sampler = dict(warmup=n, samples=n, target_accept=0.95)
@@ -176,10 +203,15 @@ def main():
     parts = args.only.split(",")
     if "a" in parts:
         chinchilla(sampler)
-    if "b" in parts or "c" in parts:
-        _, disc, post = colpret(sampler)
-        if "c" in parts:
-            borrowing(sampler, disc, post)
+    disc = None
+    if args.discrepancy:
+        disc = Discrepancy(*map(float, args.discrepancy.split(",")))
+    if "b" in parts:
+        _, disc, _ = colpret(sampler)
+    if "c" in parts:
+        if disc is None:
+            raise SystemExit("(c) needs (b)'s discrepancy: add b to --only or pass --discrepancy")
+        borrowing(sampler, disc)
     print(f"\ntotal {time.time() - t0:.0f}s")
 
 

@@ -21,6 +21,7 @@ from lawfit.bayes import (
 )
 from lawfit.bayes._model import numpyro_potential, pivoted
 from lawfit.evaluate import simulate
+from lawfit.fit._problem import encode_inputs
 
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
 SMALL = dict(chains=2, warmup=200, samples=200)
@@ -58,7 +59,7 @@ def post(fc):
 def test_potential_equals_numpyro_and_pivots_invert():
     law = lawfit.laws.get("chinchilla")
     frame = _grid_frame(TRUE, 0)
-    data = Data({k: jnp.asarray(frame[k].to_numpy()) for k in ("N", "D")},
+    data = Data(encode_inputs(law, {k: jnp.asarray(frame[k].to_numpy()) for k in ("N", "D")}),
                 jnp.log(jnp.asarray(frame["loss"].to_numpy())), jnp.ones(len(frame), bool))
     h = hyper(law, np.log(frame[["N", "D"]].to_numpy()).mean(0))
     h = type(h)(*(jnp.asarray(v) for v in h))

@@ -12,6 +12,7 @@ from lawfit import InputError
 from lawfit.bayes import Data, Population, hierarchical_posterior, hierarchical_potential, hyper
 from lawfit.bayes._hierarchical import numpyro_hierarchical_potential
 from lawfit.evaluate import simulate
+from lawfit.fit._problem import encode_inputs
 
 XY = dict(x={"N": "N", "D": "D"}, y="loss")
 SIZES = (3e7, 1e8, 3e8, 1e9)
@@ -40,7 +41,8 @@ def test_potential_equals_numpyro(centred):
         ys[g], mask[g, : len(f)] = np.log(f["loss"].to_numpy()[pos]), True
     hypers = [hyper(law, np.log(f[["N", "D"]].to_numpy()).mean(0)) for f in frames]
     h = type(hypers[0])(*(jnp.asarray(np.stack(v)) for v in zip(*hypers, strict=True)))
-    data = Data({n: jnp.asarray(v) for n, v in xs.items()}, jnp.asarray(ys), jnp.asarray(mask))
+    data = Data(encode_inputs(law, {n: jnp.asarray(v) for n, v in xs.items()}), jnp.asarray(ys),
+                jnp.asarray(mask))
     e_cluster = np.array([0, 1, 1])
     pop = Population(
         (jnp.asarray(e_cluster), jnp.zeros(3, int), jnp.zeros(3, int)),

@@ -139,7 +139,7 @@ def _bounded_lam(theta):
     return LAM_MAX * jnp.tanh(theta / LAM_MAX)
 
 
-def _maximise(score, theta0, steps: int = 150):
+def _maximise(score, theta0, steps: int = 500):
     """argmax of ``score`` by L-BFGS from ``theta0`` (the posterior-mode search of
     :mod:`lawfit.bayes._laplace`, on minus the score)."""
     return jax.jit(lambda t0: minimise(lambda t: -score(t), t0, steps)[0])(theta0)

@@ -57,7 +57,7 @@ from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
     Data,
     Hyper,
-    log_mean,
+    data_log_mean,
     log_noise_and_likelihood,
     natural,
     potential,
@@ -215,7 +215,7 @@ def make_hierarchical_model(law: Law, pooled: tuple[str, ...], centred: tuple[st
             numpyro.factor("prior", _log_free_prior(law, pooled, theta, u_nat, h))
             sigma = numpyro.sample("sigma", dist.HalfNormal(h.noise))
             nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-        mu = jax.vmap(lambda t, xg: log_mean(law, t, xg))(theta, data.x)
+        mu = jax.vmap(lambda t, dg: data_log_mean(law, t, dg))(theta, data)
         numpyro.sample("obs", dist.StudentT(nu[:, None] + 2.0, mu, sigma[:, None])
                        .mask(data.mask), obs=data.y)
 

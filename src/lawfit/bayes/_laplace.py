@@ -1,7 +1,8 @@
 """Posterior modes and Laplace approximations, batched: the samplers' starting point.
 
-The mode is found by L-BFGS (optax) on the potential from several starts per posterior (the
-MAP fit of lawfit's engine and the prior medians); the Laplace approximation
+The mode is found by lawfit's L-BFGS solver (:class:`lawfit.fit.LBFGS`: one evaluation per
+step, stopping on a tolerance, so vmapped lanes stay in lock step) on the potential from
+several starts per posterior (the MAP fit of lawfit's engine and the prior medians); the Laplace approximation
 N(mode, H^-1), H the Hessian of the potential at the mode, gives NUTS its starting points and
 an affine preconditioner. It is a fast summary, not a calibrated interval (Laplace 1774;
 MacKay 2003, ch. 27).
@@ -14,8 +15,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
-from jax import lax
+
+from lawfit.fit._lbfgs import LBFGS
+from lawfit.fit._problem import Functions
+from lawfit.fit._solver import minimise as run_solver
 
 __all__ = ["Laplace", "laplace", "minimise"]
 
@@ -32,36 +35,36 @@ class Laplace(NamedTuple):
 
 
 def minimise(f, w0, steps):
-    """``steps`` L-BFGS (optax) iterations on ``f`` from ``w0`` in a ``lax.scan``; a step to a
-    non-finite point is refused. Returns the last iterate and ``f`` there."""
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(f)
-
-    def body(carry, _):
-        w, state = carry
-        value, grad = value_and_grad(w, state=state)
-        updates, state = opt.update(grad, state, w, value=value, grad=grad, value_fn=f)
-        w_new = optax.apply_updates(w, updates)
-        w_new = jnp.where(jnp.all(jnp.isfinite(w_new)), w_new, w)
-        return (w_new, state), None
-
-    (w, _), _ = lax.scan(body, (w0, opt.init(w0)), None, length=steps)
-    return w, f(w)
+    """At most ``steps`` evaluations of ``f`` and its gradient by L-BFGS from ``w0`` (in a
+    ``lax.while_loop`` that stops at convergence). Returns the best point and ``f`` there."""
+    fns = Functions(value=f, value_and_grad=jax.value_and_grad(f), gauss_newton=None)
+    solution = run_solver(LBFGS(max_steps=steps), fns, w0)
+    return solution.u, solution.objective
 
 
-def laplace(potential, args, starts, *, steps: int = 200, floor: float = 1e-8) -> Laplace:
+def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8) -> Laplace:
     """Modes and Laplace approximations of B posteriors in one call.
 
     Args:
         potential: ``potential(w, *args_b)``, minus the log density of one posterior.
         args: a pytree whose leaves have a leading axis B.
         starts: (B, S, d) unconstrained starts; the lowest potential reached is kept.
-        steps: L-BFGS iterations per start.
+        steps: at most this many L-BFGS evaluations per start.
         floor: eigenvalues of the Hessian below ``floor`` times the largest (or negative)
             are raised to it, so the covariance is always defined; ``ok`` reports it.
     """
 
-    return Laplace(*_compiled(potential, steps, floor)(args, starts))
+    dtype = starts.dtype
+    with jax.enable_x64(True):
+        wide = jax.tree_util.tree_map(_float64, (args, starts))
+        out = _compiled(potential, steps, floor)(*wide)
+        return Laplace(*(a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
+                         for a in out))
+
+
+def _float64(a):
+    a = jnp.asarray(a)
+    return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
 
 
 @functools.lru_cache(maxsize=32)

@@ -27,6 +27,7 @@ from jax.scipy.special import gammaln
 from numpyro.distributions import constraints
 from numpyro.infer.util import potential_energy
 
+from lawfit.fit._problem import decode_inputs
 from lawfit.laws import Law
 from lawfit.laws.bijection import log_abs_det_jacobian, to_natural, to_unconstrained
 
@@ -34,6 +35,7 @@ __all__ = [
     "NOISE_SITES",
     "Data",
     "Hyper",
+    "data_log_mean",
     "hyper",
     "log_noise_and_likelihood",
     "log_prior",
@@ -53,8 +55,10 @@ NOISE_SCALE = 0.05
 
 
 class Data(NamedTuple):
-    """One posterior's observations, padded: inputs name -> (P,) natural values, ``y`` (P,)
-    log observations, ``mask`` (P,) true for real points (padding repeats a real point)."""
+    """One posterior's observations, padded: inputs name -> (P,) encoded as lawfit's fit
+    engine stores them (:func:`lawfit.fit._problem.encode_inputs`: logs for laws of positive
+    inputs, so a law's own logarithms fold away in the sampler's inner loop), ``y`` (P,) log
+    observations, ``mask`` (P,) true for real points (padding repeats a real point)."""
 
     x: dict
     y: jax.Array
@@ -145,6 +149,11 @@ def log_mean(law: Law, theta, x: dict):
     return jax.vmap(lambda xi: law.log_predict_one(params, xi))(x)
 
 
+def data_log_mean(law: Law, theta, data: Data):
+    """log f(theta; x) at the (encoded) points of ``data``."""
+    return log_mean(law, theta, decode_inputs(law, data.x))
+
+
 def make_model(law: Law):
     """The NumPyro model ``model(data: Data, hyper: Hyper)`` of a law (module docstring).
 
@@ -158,7 +167,7 @@ def make_model(law: Law):
         numpyro.factor("prior", lp)
         sigma = numpyro.sample("sigma", dist.HalfNormal(h.noise))
         nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-        mu = log_mean(law, theta, data.x)
+        mu = data_log_mean(law, theta, data)
         numpyro.sample("obs", dist.StudentT(nu + 2.0, mu, sigma).mask(data.mask), obs=data.y)
 
     return model
@@ -192,7 +201,7 @@ def log_noise_and_likelihood(law: Law, theta, log_sigma, log_nu, data: Data, h: 
     sigma, nu = jnp.exp(log_sigma), jnp.exp(log_nu)
     lp = dist.HalfNormal(h.noise).log_prob(sigma) + log_sigma
     lp = lp + dist.Gamma(2.0, 0.1).log_prob(nu) + log_nu
-    log_lik = _student_t(data.y, log_mean(law, theta, data.x), sigma, nu + 2.0)
+    log_lik = _student_t(data.y, data_log_mean(law, theta, data), sigma, nu + 2.0)
     return lp + jnp.sum(jnp.where(data.mask, log_lik, 0.0))
 
 

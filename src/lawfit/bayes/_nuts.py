@@ -7,6 +7,9 @@ data are array leaves: one compilation serves every posterior of a shape. Each p
 sampled in coordinates whitened by its Laplace approximation, z = mode + S w (S S^T = H^-1,
 a constant-Jacobian change of variables), so adaptation starts from a near-identity geometry;
 chains start at independent draws w ~ N(0, I), i.e. from the Laplace approximation.
+With several devices the posteriors are split into one contiguous block per device
+(:func:`jax.shard_map`; on a CPU, expose its cores as devices with
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``), as :mod:`lawfit.fit._engine` does.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 from numpyro.infer.hmc import hmc
 
 __all__ = ["Draws", "nuts"]
@@ -55,24 +60,31 @@ def nuts(
         key: a JAX PRNG key; chains: per posterior; warmup, samples: iterations each.
         max_tree_depth: at most 2^depth - 1 leapfrog steps per draw.
         target_accept: the step-size adaptation's target acceptance rate.
-        chunk: posteriors vmapped together (default: all); chunks run one after another
-            (``lax.map``). Vmapped NUTS chains move in lockstep, each draw costing the
-            longest tree among them: smaller chunks waste fewer leapfrog steps but amortise
-            per-step overhead over fewer lanes. On the 2-core CPU, 1,000 posteriors took 397 s
-            with ``chunk=16``, and 758 s all at once while sharing the CPU with another job:
-            no clear winner has been measured.
+        chunk: posteriors vmapped together on each device (default: all of its block);
+            chunks run one after another (``lax.map``). Vmapped NUTS chains move in lockstep,
+            each draw costing the longest tree among them, so ``max_tree_depth`` caps what
+            one slow chain costs every other; smaller chunks waste fewer leapfrog steps but
+            amortise the per-step overhead over fewer lanes.
     """
     n_post = mode.shape[0]
     keys = jax.random.split(key, n_post * chains)
     keys = keys.reshape((n_post, chains, *keys.shape[1:]))
-    chunk = n_post if chunk is None else max(1, min(int(chunk), n_post))
+    n_devices = jax.device_count() if n_post >= 2 * jax.device_count() else 1
+    per_device = -(-n_post // n_devices)
+    chunk = per_device if chunk is None else max(1, min(int(chunk), per_device))
     run = _compiled(potential, chains, warmup, samples, max_tree_depth, float(target_accept),
-                    chunk)
-    return Draws(*run(keys, mode, sqrt_cov, args))
+                    chunk, n_devices)
+    pad = per_device * n_devices - n_post  # whole blocks per device: repeat the first posterior
+    inputs = jax.tree.map(lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]),
+                          (keys, mode, sqrt_cov, args))
+    if n_devices > 1:
+        inputs = jax.reshard(inputs, NamedSharding(_mesh(n_devices), P("posteriors")))
+    return Draws(*(a[:n_post] for a in run(*inputs)))
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept, chunk):
+def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept, chunk,
+              n_devices):
     def whitened(mode, sqrt_cov, args):
         return lambda w: potential(mode + sqrt_cov @ w, *args)
 
@@ -110,4 +122,11 @@ def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept,
         return lax.map(lambda a: per_posterior(*a), (keys, mode, sqrt_cov, args),
                        batch_size=chunk)
 
+    if n_devices > 1:
+        run = jax.shard_map(run, mesh=_mesh(n_devices), in_specs=P("posteriors"),
+                            out_specs=P("posteriors"), check_vma=False)
     return jax.jit(run)
+
+
+def _mesh(n_devices: int):
+    return jax.make_mesh((n_devices,), ("posteriors",))

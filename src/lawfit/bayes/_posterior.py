@@ -14,7 +14,16 @@ import pandas as pd
 
 from lawfit.bayes._diagnostics import SampleStatus, diagnose
 from lawfit.bayes._laplace import laplace
-from lawfit.bayes._model import Data, Hyper, hyper, log_mean, natural, pivoted, potential
+from lawfit.bayes._model import (
+    Data,
+    Hyper,
+    data_log_mean,
+    hyper,
+    log_mean,
+    natural,
+    pivoted,
+    potential,
+)
 from lawfit.bayes._nuts import nuts
 from lawfit.data import InputError, check_columns
 from lawfit.fit import fit as map_fit
@@ -214,6 +223,8 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
     theta_map = fitted.params[list(law.param_names)].to_numpy(float)
     theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
+    if law.positive_inputs:  # encoded as lawfit.fit._problem.encode_inputs does
+        xs = {n: np.log(v) for n, v in xs.items()}
     return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
 
 
@@ -233,8 +244,8 @@ def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
     n, k = len(theta_map), len(law.params)
     ys, mask = np.asarray(d.y), np.asarray(d.mask)
     theta_prior = np.array([_prior_median(p) for p in law.params])
-    resid = ys - np.asarray(jax.vmap(lambda t, xg: log_mean(law, t, xg))(
-        jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), d.x))
+    resid = ys - np.asarray(jax.vmap(lambda t, dg: data_log_mean(law, t, dg))(
+        jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), d))
     scale = np.array([np.median(np.abs(r[m] - np.median(r[m])))
                       for r, m in zip(resid, mask, strict=True)])
     noise0 = np.log(np.clip(1.4826 * np.nan_to_num(scale, nan=noise), 1e-3, 1.0))
