@@ -21,7 +21,7 @@ import pandas as pd
 
 from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
 from lawfit.bayes._posterior import Posterior, group_key, posterior
-from lawfit.data import InputError, check_columns, numeric_column
+from lawfit.data import InputError, check_choice, check_columns, numeric_column
 from lawfit.fit import fit as map_fit
 from lawfit.fit._api import _input_columns
 from lawfit.laws import Law
@@ -112,8 +112,7 @@ def forecast(
         law = get_law(law)
     except ValueError as err:
         raise InputError(f"law: {err}") from None
-    if method not in ("bayes", "bootstrap"):
-        raise InputError(f"method must be 'bayes' or 'bootstrap'; got {method!r}")
+    check_choice(method, ("bayes", "bootstrap"), argument="method")
     levels = [float(v) for v in levels]
     if not levels or any(not 0 < v < 1 for v in levels):
         raise InputError(f"levels must lie in (0, 1); got {levels}")

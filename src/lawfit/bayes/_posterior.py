@@ -25,7 +25,7 @@ from lawfit.bayes._model import (
     potential,
 )
 from lawfit.bayes._nuts import nuts
-from lawfit.data import InputError, check_columns
+from lawfit.data import InputError, check_choice, check_columns
 from lawfit.fit import fit as map_fit
 from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
@@ -127,8 +127,7 @@ def _bucket(n: int) -> int:
 
 def check_settings(law: Law, priors, chains, warmup, samples, target_accept, precision) -> None:
     """Raise :class:`InputError` for sampler settings or priors :func:`posterior` rejects."""
-    if precision not in ("float32", "float64"):
-        raise InputError(f"precision must be 'float32' or 'float64'; got {precision!r}")
+    check_choice(precision, ("float32", "float64"), argument="precision")
     for name, value in (("chains", chains), ("warmup", warmup), ("samples", samples)):
         if not (isinstance(value, int) and value >= (2 if name == "samples" else 1)):
             raise InputError(f"{name} must be a positive integer; got {value!r}")
@@ -299,8 +298,7 @@ def posterior(
             all at once).
     """
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
-    if method not in ("nuts", "laplace"):
-        raise InputError(f"method must be 'nuts' or 'laplace'; got {method!r}")
+    check_choice(method, ("nuts", "laplace"), argument="method")
     check_settings(law_, priors, chains, warmup, samples, target_accept, precision)
     batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True,
                     group_priors=group_priors)

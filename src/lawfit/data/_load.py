@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from lawfit.data._corpus import validate_corpus
-from lawfit.data._validate import InputError
+from lawfit.data._validate import InputError, check_choice
 
 __all__ = ["available", "bundled_path", "load"]
 
@@ -89,8 +89,7 @@ def _parquet(filename: str) -> pd.DataFrame:
 
 @_loader("hitchhiker")
 def _hitchhiker(overtrain: str = "colpret") -> pd.DataFrame:
-    if overtrain not in ("colpret", "all"):
-        raise InputError(f"overtrain must be 'colpret' or 'all'; got {overtrain!r}")
+    check_choice(overtrain, ("colpret", "all"), argument="overtrain")
     frame = _parquet("hitchhiker.parquet")
     if overtrain == "colpret":
         # ColPret's read_data.get_overtrain: per size, only the largest tokens/parameter

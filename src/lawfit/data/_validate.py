@@ -23,6 +23,14 @@ def row_list(index: Iterable, limit: int = 5) -> str:
     return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
+def check_choice(value, choices: Sequence[str], *, argument: str) -> None:
+    """Raise :class:`InputError` naming ``argument`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        quoted = [repr(c) for c in choices]
+        allowed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        raise InputError(f"{argument} must be {allowed}; got {value!r}")
+
+
 def check_columns(frame: pd.DataFrame, columns: Sequence[str], *, argument: str) -> None:
     """Raise :class:`InputError` naming ``argument`` when a column is missing."""
     if not isinstance(frame, pd.DataFrame):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from lawfit.data import (
     InputError,
+    check_choice,
     check_columns,
     numeric_column,
     read_table,
@@ -332,12 +333,9 @@ def fit(
         law = get_law(law)
     except ValueError as err:
         raise InputError(f"law: {err}") from None
-    if on_invalid not in ("raise", "skip"):
-        raise InputError(f"on_invalid must be 'raise' or 'skip'; got {on_invalid!r}")
-    if duplicates not in ("raise", "drop", "keep"):
-        raise InputError(f"duplicates must be 'raise', 'drop' or 'keep'; got {duplicates!r}")
-    if precision not in ("float64", "float32"):
-        raise InputError(f"precision must be 'float64' or 'float32'; got {precision!r}")
+    check_choice(on_invalid, ("raise", "skip"), argument="on_invalid")
+    check_choice(duplicates, ("raise", "drop", "keep"), argument="duplicates")
+    check_choice(precision, ("float64", "float32"), argument="precision")
     if not (_is_int(bootstrap) and bootstrap >= 0):
         raise InputError(f"bootstrap must be a non-negative integer; got {bootstrap!r}")
     if not (_is_int(seed) and seed >= 0):
