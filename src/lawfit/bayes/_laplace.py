@@ -1,11 +1,11 @@
 """Posterior modes and Laplace approximations, batched: the samplers' starting point.
 
-The mode is found by lawfit's L-BFGS solver (:class:`lawfit.fit.LBFGS`: one evaluation per
-step, stopping on a tolerance, so vmapped lanes stay in lock step) on the potential from
-several starts per posterior (the MAP fit of lawfit's engine and the prior medians); the Laplace approximation
-N(mode, H^-1), H the Hessian of the potential at the mode, gives NUTS its starting points and
-an affine preconditioner. It is a fast summary, not a calibrated interval (Laplace 1774;
-MacKay 2003, ch. 27).
+The mode is found in float64 by lawfit's L-BFGS solver (:class:`lawfit.fit.LBFGS`: one
+evaluation per step, stopping on a tolerance, so vmapped lanes stay in lock step) on the
+potential from several starts per posterior (the MAP fit of lawfit's engine and the prior
+medians); the Laplace approximation N(mode, H^-1), H the Hessian of the potential at the
+mode, gives NUTS its starting points and an affine preconditioner. It is a fast summary, not
+a calibrated interval (Laplace 1774; MacKay 2003, ch. 27).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from lawfit.bayes._model import cast
 from lawfit.fit._lbfgs import LBFGS
 from lawfit.fit._problem import Functions
 from lawfit.fit._solver import minimise as run_solver
@@ -55,16 +56,9 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8) -
     """
 
     dtype = starts.dtype
-    with jax.enable_x64(True):
-        wide = jax.tree_util.tree_map(_float64, (args, starts))
-        out = _compiled(potential, steps, floor)(*wide)
-        return Laplace(*(a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
-                         for a in out))
-
-
-def _float64(a):
-    a = jnp.asarray(a)
-    return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+    with jax.enable_x64(True):  # float32 line searches stall short of the mode
+        out = _compiled(potential, steps, floor)(*cast((args, starts), jnp.float64))
+        return cast(Laplace(*out), dtype)
 
 
 @functools.lru_cache(maxsize=32)

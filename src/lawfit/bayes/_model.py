@@ -35,6 +35,7 @@ __all__ = [
     "NOISE_SITES",
     "Data",
     "Hyper",
+    "cast",
     "data_log_mean",
     "hyper",
     "log_noise_and_likelihood",
@@ -75,6 +76,15 @@ class Hyper(NamedTuple):
     upper: jax.Array
     log_pivot: jax.Array
     noise: jax.Array
+
+
+def cast(tree, dtype):
+    """Float leaves of a pytree as JAX arrays of ``dtype``; other leaves as JAX arrays."""
+    def leaf(a):
+        a = np.asarray(a)
+        return jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating) else jnp.asarray(a)
+
+    return jax.tree_util.tree_map(leaf, tree)
 
 
 def hyper(law: Law, log_pivot, priors: dict | None = None, noise: float = NOISE_SCALE) -> Hyper:

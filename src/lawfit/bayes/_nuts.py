@@ -74,10 +74,11 @@ def nuts(
     chunk = per_device if chunk is None else max(1, min(int(chunk), per_device))
     run = _compiled(potential, chains, warmup, samples, max_tree_depth, float(target_accept),
                     chunk, n_devices)
-    pad = per_device * n_devices - n_post  # whole blocks per device: repeat the first posterior
-    inputs = jax.tree.map(lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]),
-                          (keys, mode, sqrt_cov, args))
+    inputs = (keys, mode, sqrt_cov, args)
     if n_devices > 1:
+        pad = per_device * n_devices - n_post  # whole blocks: repeat the first posterior
+        inputs = jax.tree.map(lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]),
+                              inputs)
         inputs = jax.reshard(inputs, NamedSharding(_mesh(n_devices), P("posteriors")))
     return Draws(*(a[:n_post] for a in run(*inputs)))
 

@@ -17,6 +17,7 @@ from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
     Data,
     Hyper,
+    cast,
     data_log_mean,
     hyper,
     log_mean,
@@ -225,15 +226,6 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     if law.positive_inputs:  # encoded as lawfit.fit._problem.encode_inputs does
         xs = {n: np.log(v) for n, v in xs.items()}
     return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
-
-
-def cast(tree, dtype):
-    """Float leaves of a pytree as JAX arrays of ``dtype``; other leaves as JAX arrays."""
-    def leaf(a):
-        a = np.asarray(a)
-        return jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating) else jnp.asarray(a)
-
-    return jax.tree_util.tree_map(leaf, tree)
 
 
 def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
