@@ -111,16 +111,16 @@ def colpret(sampler):
     largest = df.groupby("family")["N"].transform("max")
     train, test = thin(df[df["N"] < largest]), df[df["N"] == largest].reset_index(drop=True)
     at = test[["family", "N", "D"]]
-    rows, disc, post = [], None, None
+    rows, disc = [], None
     for name, kw in (("bayes + discrepancy", {}), ("naive (no discrepancy)", dict(discrepancy=False)),
                      ("bootstrap (Huber, 400x)", dict(method="bootstrap"))):
         t0 = time.time()
         fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", axis="N", **kw, **sampler)
         rows.append(report(fc.samples, test, name, time.time() - t0))
         if name.startswith("bayes"):
-            disc, post = fc.discrepancy, fc.posterior
+            disc = fc.discrepancy
             print(f"  learned discrepancy: {disc}")
-            print_status("independent posteriors", post)
+            print_status("independent posteriors", fc.posterior)
     t0 = time.time()
     hier = hierarchical_posterior(train, "chinchilla", X, "loss", by="family",
                                   cluster={"E": SIMILAR}, **joint(sampler))
@@ -128,8 +128,8 @@ def colpret(sampler):
                        time.time() - t0))
     print_status("hierarchical posterior", hier)
     n_fam = test["family"].nunique()
-    return show(f"(b) ColPret leave-largest-model-out, {n_fam} families, {len(test)} points",
-                rows), disc, post
+    show(f"(b) ColPret leave-largest-model-out, {n_fam} families, {len(test)} points", rows)
+    return disc
 
 
 def joint(sampler):
@@ -207,7 +207,7 @@ def main():
     if args.discrepancy:
         disc = Discrepancy(*map(float, args.discrepancy.split(",")))
     if "b" in parts:
-        _, disc, _ = colpret(sampler)
+        disc = colpret(sampler)
     if "c" in parts:
         if disc is None:
             raise SystemExit("(c) needs (b)'s discrepancy: add b to --only or pass --discrepancy")
