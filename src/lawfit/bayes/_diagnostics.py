@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 
 import numpy as np
+from jax.scipy.special import ndtri
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-from numpyro.distributions import Normal
 
-__all__ = ["RHAT_MAX", "SampleStatus", "diagnose"]
+__all__ = ["RHAT_MAX", "SampleStatus", "diagnose", "diagnose_many"]
 
 #: Flags: rank-normalised split R-hat, bulk ESS over all chains, share of divergent draws
 #: (looser than Vehtari et al. 2021's 1.01 and 100 per chain, which suit long runs).
@@ -50,33 +50,36 @@ _MESSAGES = {
 
 
 def _bulk(draws: np.ndarray) -> np.ndarray:
-    """Rank-normalised draws (Vehtari et al. 2021, eq. 14) over (chains, samples)."""
-    flat = draws.reshape(-1)
-    ranks = np.empty(flat.size)
-    ranks[np.argsort(flat, kind="stable")] = np.arange(1, flat.size + 1)
-    z = np.asarray(Normal(0.0, 1.0).icdf((ranks - 3 / 8) / (flat.size + 1 / 4)))
+    """Rank-normalised draws (Vehtari et al. 2021, eq. 14) over (chains, samples), for each
+    trailing index of ``draws`` (C, S, ...)."""
+    flat = draws.reshape(-1, *draws.shape[2:])
+    ranks = np.argsort(np.argsort(flat, axis=0, kind="stable"), axis=0, kind="stable") + 1
+    z = np.asarray(ndtri((ranks - 3 / 8) / (len(flat) + 1 / 4)), float)
     return z.reshape(draws.shape)
+
+
+def diagnose_many(draws: np.ndarray, diverging: np.ndarray):
+    """Diagnostics of G posteriors at once from ``draws`` (G, C, S, d) and ``diverging``
+    (G, C, S): arrays ``(r_hat_max, ess_bulk_min, n_divergent, status)``, each (G,)."""
+    draws, diverging = np.asarray(draws, float), np.asarray(diverging, bool)
+    finite = np.isfinite(draws).all(axis=(1, 2, 3))
+    ranked = _bulk(np.moveaxis(np.where(finite[:, None, None, None], draws, 0.0), 0, -1))
+    halves = ranked.reshape(2, -1, *ranked.shape[2:]) if len(ranked) == 1 else ranked
+    r_hat = np.max(split_gelman_rubin(halves), axis=0)  # one chain: its two halves
+    ess = np.min(effective_sample_size(ranked), axis=0)
+    n_div = diverging.sum(axis=(1, 2))
+    status = np.select(
+        [~finite, n_div > DIVERGENCE_MAX * diverging[0].size, ~(r_hat < RHAT_MAX),
+         ~(ess >= ESS_MIN)],
+        [SampleStatus.NONFINITE, SampleStatus.DIVERGENT, SampleStatus.NOT_MIXED,
+         SampleStatus.LOW_ESS],
+        SampleStatus.OK,
+    )
+    return np.where(finite, r_hat, np.nan), np.where(finite, ess, np.nan), n_div, status
 
 
 def diagnose(draws: np.ndarray, diverging: np.ndarray):
     """Diagnostics of one posterior from ``draws`` (C, S, d) and ``diverging`` (C, S):
     ``(r_hat_max, ess_bulk_min, n_divergent, status)``."""
-    draws = np.asarray(draws, float)
-    if not np.all(np.isfinite(draws)):
-        return np.nan, np.nan, int(diverging.sum()), SampleStatus.NONFINITE
-    ranked = np.stack([_bulk(draws[..., j]) for j in range(draws.shape[-1])], axis=-1)
-    if draws.shape[0] > 1:
-        r_hat = float(np.max(split_gelman_rubin(ranked)))
-    else:
-        r_hat = float(np.max(split_gelman_rubin(ranked.reshape(2, -1, draws.shape[-1]))))
-    ess = float(np.min(effective_sample_size(ranked)))
-    n_div = int(np.sum(diverging))
-    if n_div > DIVERGENCE_MAX * diverging.size:
-        status = SampleStatus.DIVERGENT
-    elif not r_hat < RHAT_MAX:
-        status = SampleStatus.NOT_MIXED
-    elif not ess >= ESS_MIN:
-        status = SampleStatus.LOW_ESS
-    else:
-        status = SampleStatus.OK
-    return r_hat, ess, n_div, status
+    r_hat, ess, n_div, status = diagnose_many(np.asarray(draws)[None], np.asarray(diverging)[None])
+    return float(r_hat[0]), float(ess[0]), int(n_div[0]), SampleStatus(int(status[0]))

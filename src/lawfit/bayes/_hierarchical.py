@@ -52,7 +52,7 @@ import pandas as pd
 from numpyro.distributions import constraints
 from numpyro.infer.util import potential_energy
 
-from lawfit.bayes._diagnostics import diagnose
+from lawfit.bayes._diagnostics import SampleStatus, diagnose_many
 from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
     Data,
@@ -438,13 +438,17 @@ def hierarchical_posterior(
         population[f"{name}_scale"] = s[..., j]
 
     n_global = w.shape[-1] - n_groups * (k + 2)
+    blocks = w[..., n_global:].reshape(*w.shape[:-1], n_groups, k + 2)
+    shared = np.broadcast_to(w[..., None, :n_global], (*w.shape[:-1], n_groups, n_global))
+    sites = np.moveaxis(np.concatenate([shared, blocks], axis=-1), -2, 0)  # (G, C, S, sites)
+    r_hat, ess, n_div, status = diagnose_many(
+        sites, np.broadcast_to(diverging, (n_groups, *diverging.shape)))
     rows = []
     for g in range(n_groups):
-        block = slice(n_global + g * (k + 2), n_global + (g + 1) * (k + 2))
-        sites = np.concatenate([w[..., :n_global], w[..., block]], axis=-1)
-        r_hat, ess, n_div, status = diagnose(sites, diverging)
-        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=r_hat, ess_bulk=ess,
-                         divergences=n_div, status=status.label, message=status.message,
+        status_g = SampleStatus(int(status[g]))
+        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=r_hat[g], ess_bulk=ess[g],
+                         divergences=int(n_div[g]), status=status_g.label,
+                         message=status_g.message,
                          **{f"{name}_cluster": int(c[g]) for name, c in zip(pooled, clusters,
                                                                               strict=True)}))
     keys = batch.fitted.params[batch.fitted.by].reset_index(drop=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -12,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from lawfit.bayes._diagnostics import SampleStatus, diagnose
+from lawfit.bayes._diagnostics import SampleStatus, diagnose_many
 from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
     Data,
@@ -247,6 +248,13 @@ def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
     return np.stack([np.concatenate([u_map, tail], 1), np.concatenate([u_prior, tail], 1)], 1)
 
 
+@partial(jax.jit, static_argnames="law")
+def natural_draws(law: Law, z, h: Hyper):
+    """The law's parameters in natural units from unconstrained draws z (G, ..., K + 2)."""
+    k = len(law.params)
+    return jax.vmap(lambda zg, hg: natural(law, zg[..., :k], hg)[0])(z, h)
+
+
 def posterior(
     data: pd.DataFrame,
     law: str | Law,
@@ -312,24 +320,23 @@ def posterior(
             w = jax.random.normal(key, (g_pad, chains, samples, k + 2), dtype)
             z = np.asarray(lap.mode[:, None, None] + jnp.einsum("gij,gcsj->gcsi", lap.sqrt_cov, w))
             diverging = np.zeros(z.shape[:3], bool)
-        theta = np.asarray(jax.vmap(lambda zg, hg: natural(law_, zg[..., :k], hg)[0])(
-            jnp.asarray(z), h))
+        theta = np.asarray(natural_draws(law_, jnp.asarray(z), h))
     z, theta, diverging = z[:n_groups], theta[:n_groups], diverging[:n_groups]
     draws = {name: theta[..., j] for j, name in enumerate(law_.param_names)}
     draws["sigma"] = np.exp(z[..., k])
     draws["df"] = np.exp(z[..., k + 1]) + 2.0
 
-    rows = []
-    lap_ok = np.asarray(lap.ok)[:n_groups]
-    for g in range(n_groups):
-        if method == "nuts":
-            r_hat, ess, n_div, status = diagnose(z[g], diverging[g])
-        else:
-            r_hat, ess, n_div = np.nan, np.nan, 0
-            status = SampleStatus.OK if lap_ok[g] else SampleStatus.NONFINITE
-        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=r_hat, ess_bulk=ess,
-                         divergences=n_div, status=status.label, message=status.message))
+    if method == "nuts":
+        r_hat, ess, n_div, status = diagnose_many(z, diverging)
+    else:
+        r_hat = ess = np.full(n_groups, np.nan)
+        n_div = np.zeros(n_groups, int)
+        status = np.where(np.asarray(lap.ok)[:n_groups], SampleStatus.OK, SampleStatus.NONFINITE)
+    status = [SampleStatus(int(v)) for v in status]
+    rows = pd.DataFrame(dict(
+        n_points=[len(i) for i in batch.index_of], r_hat=r_hat, ess_bulk=ess, divergences=n_div,
+        status=[v.label for v in status], message=[v.message for v in status]))
     by_cols = batch.fitted.by
     keys = batch.fitted.params[by_cols].reset_index(drop=True)
-    groups = pd.concat([keys, pd.DataFrame(rows)], axis=1)
+    groups = pd.concat([keys, rows], axis=1)
     return Posterior(law_, dict(batch.fitted.x), y, by_cols, groups, draws, batch.box, method)
