@@ -8,14 +8,18 @@
     Compared: the Bayesian forecast (backtest-learned discrepancy), the naive posterior (no
     discrepancy), the Huber bootstrap, and the hierarchical model (exponents pooled across
     families, E among families sharing data and metric) with the same discrepancy.
-(c) Borrowing: families with >= 4 sizes, fitted from their two smallest models only, forecast
-    every larger model: spec priors vs empirical-Bayes priors from the other families'
-    posteriors (all their models), exponents borrowed from every other family or only from
-    those evaluated on the same metric(s), vs the hierarchical model (exponents pooled per
-    metric, E per data and metric). The discrepancy is (b)'s (or ``--discrepancy tau0,kappa,lam``
+(c) Borrowing: families with >= ``--min-sizes`` sizes (default 4), fitted from their two
+    smallest models only, forecast every larger model: spec priors vs empirical-Bayes priors
+    from the other families' posteriors (all their models) - exponents borrowed from every
+    other family, from those evaluated on the same metric(s), or from those on the same data
+    and metric (E always only from the same data and metric) - vs the hierarchical model
+    (exponents pooled per metric, E per data and metric), and the ceiling no borrowing can
+    beat: the family's own posterior from all its models as its prior ("oracle", not
+    available in practice). The discrepancy is (b)'s (or ``--discrepancy tau0,kappa,lam``
     when (b) is not run: two sizes per family are too few to learn one).
 
-Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--discrepancy T,K,L]``.
+Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--discrepancy T,K,L]
+[--min-sizes 4]``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 import lawfit
+from lawfit import Prior
 from lawfit.bayes import (
     Discrepancy,
     borrowed_priors,
@@ -84,7 +89,7 @@ def colpret_families():
 
 
 def thin(frame, k=30):
-    keep = []
+    keep = [np.zeros(0, int)]
     for _, g in frame.groupby("model"):
         ld = np.log(g["D"].to_numpy())
         grid = np.linspace(ld.min(), ld.max(), min(k, len(g)))
@@ -103,6 +108,8 @@ METRIC = ["metrics"]  # in (c), exponents only among families evaluated on the s
 def report(samples, test, method, seconds=float("nan")):
     pts = calibration_points(samples, test["loss"].to_numpy())
     rep = calibration_report(points=pts, weights=weights(test))
+    print(f"  {method}: " + ", ".join(f"{c} {rep[c]:.3f}" for c in COLS)
+          + f" ({seconds:.0f} s)", flush=True)
     return dict(method=method, **{c: rep[c] for c in COLS}, seconds=seconds)
 
 
@@ -132,6 +139,11 @@ def colpret(sampler):
     return disc
 
 
+def family_are(samples, test):
+    pts = calibration_points(samples, test["loss"].to_numpy())
+    return pts["are"].groupby(test["family"].to_numpy()).median()
+
+
 def joint(sampler):
     """The hierarchical model's settings: a warm-up of at least 1,000 steps."""
     return dict(sampler, warmup=max(1000, sampler["warmup"]))
@@ -143,14 +155,22 @@ def print_status(label, post):
           f"max r_hat {g['r_hat'].max():.2f}, min ess_bulk {g['ess_bulk'].min():.0f}", flush=True)
 
 
-def borrowing(sampler, disc):
-    """Families with >= 4 sizes, each fitted from its two smallest models: spec priors,
-    empirical-Bayes priors from the other families' posteriors (all their models; exponents
-    from every other family, or only from those on the same metric; E from those on the same
-    data and metric), and the hierarchical model (the other families' data in it)."""
+def own_priors(post, family, params=("alpha", "beta", "E")):
+    """The family's own posterior (all its models) as a lognormal prior: the oracle."""
+    g = int(np.flatnonzero((post.groups["family"] == family).to_numpy())[0])
+    logs = {p: np.log(post.draws[p][g].reshape(-1)) for p in params}
+    return {p: Prior("lognormal", float(v.mean()), float(v.std())) for p, v in logs.items()}
+
+
+def borrowing(sampler, disc, min_sizes):
+    """Families with >= ``min_sizes`` sizes, each fitted from its two smallest models: spec
+    priors, empirical-Bayes priors from the other families' posteriors (all their models;
+    exponents from every other family, from those on the same metric, or from those on the
+    same data and metric; E from those on the same data and metric), the hierarchical model
+    (the other families' data in it), and the family's own full posterior (the ceiling)."""
     df = colpret_families()
     sizes = df.groupby("family")["N"].nunique()
-    fams = sorted(sizes[sizes >= 4].index)
+    fams = sorted(sizes[sizes >= min_sizes].index)
     rank = df.groupby("family")["N"].rank(method="dense")
     scarce = df["family"].isin(fams)
     train = thin(df[scarce & (rank <= 2)])
@@ -161,39 +181,57 @@ def borrowing(sampler, disc):
     print_status(f"donor posteriors, every family and model ({time.time() - t0:.0f} s)", donors)
     info = df.groupby("family")[["metrics", "similar"]].first()
     family = donors.groups["family"]
-    rules = {"all": {}, "metric": {}}
+    rules = {"all": {}, "metric": {}, "data": {}, "oracle": {}}
     for fam in fams:
         others = (family != fam).to_numpy()
         same_metric = others & (family.map(info["metrics"]) == info.loc[fam, "metrics"]).to_numpy()
         same_data = others & (family.map(info["similar"]) == info.loc[fam, "similar"]).to_numpy()
-        for rule, exponents in (("all", others), ("metric", same_metric)):
+        for rule, exponents in (("all", others), ("metric", same_metric), ("data", same_data)):
             rules[rule][fam] = borrowed_priors(
                 donors, {"alpha": exponents, "beta": exponents, "E": same_data})
-    print("  families with same-metric donors for the exponents: "
-          f"{sum('alpha' in p for p in rules['metric'].values())} of {len(fams)}")
-    out = []
-    for arm, kw in (("spec priors", {}),
-                    ("borrowed from all other families", dict(group_priors=rules["all"])),
-                    ("borrowed from same-metric families", dict(group_priors=rules["metric"]))):
+        rules["oracle"][fam] = own_priors(donors, fam)
+    for rule in ("metric", "data"):
+        print(f"  families with same-{rule} donors for the exponents: "
+              f"{sum('alpha' in p for p in rules[rule].values())} of {len(fams)}")
+    out, per_family = [], {}
+    arms = (("spec priors", "spec", {}),
+            ("borrowed from all other families", "all", dict(group_priors=rules["all"])),
+            ("borrowed from same-metric families", "metric", dict(group_priors=rules["metric"])),
+            ("borrowed from same-data-and-metric families", "data",
+             dict(group_priors=rules["data"])),
+            ("oracle: own posterior from all models", "oracle",
+             dict(group_priors=rules["oracle"])))
+    for arm, short, kw in arms:
         t0 = time.time()
         fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=disc,
                       **kw, **sampler)
         out.append(report(fc.samples, test, arm, time.time() - t0))
-    others = thin(df[~scarce])
+        per_family[short] = family_are(fc.samples, test)
+    others = thin(df[~scarce])  # empty when every family is scarce (min_sizes 3)
     t0 = time.time()
     hier = hierarchical_posterior(
         pd.concat([train, others]), "chinchilla", X, "loss", by="family",
         cluster={"alpha": METRIC, "beta": METRIC, "E": SIMILAR}, **joint(sampler))
-    out.append(report(predictive(hier, at, disc), test, "hierarchical (per-metric populations)",
-                      time.time() - t0))
+    draws = predictive(hier, at, disc)
+    out.append(report(draws, test, "hierarchical (per-metric populations)", time.time() - t0))
+    per_family["hierarchical"] = family_are(draws, test)
     print_status("hierarchical posterior (c)", hier)
-    return show(f"(c) Two smallest models per family ({len(fams)} families with >= 4 sizes)", out)
+    table = show(f"(c) Two smallest models per family ({len(fams)} families with >= {min_sizes}"
+                 " sizes)", out)
+    print(f"  per family, median ARE:\n{pd.DataFrame(per_family).to_string(float_format=fmt)}")
+    return table
+
+
+def fmt(v):
+    return f"{v:.3f}"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer NUTS iterations")
     ap.add_argument("--only", default="a,b,c")
+    ap.add_argument("--min-sizes", type=int, default=4,
+                    help="(c): families with at least this many model sizes")
     ap.add_argument("--discrepancy", default=None,
                     help="tau0,kappa,lam for (c) when (b) is not run")
     args = ap.parse_args()
@@ -211,7 +249,7 @@ def main():
     if "c" in parts:
         if disc is None:
             raise SystemExit("(c) needs (b)'s discrepancy: add b to --only or pass --discrepancy")
-        borrowing(sampler, disc)
+        borrowing(sampler, disc, args.min_sizes)
     print(f"\ntotal {time.time() - t0:.0f}s")
 
 

@@ -19,6 +19,7 @@ from lawfit.bayes import (
     posterior,
     potential,
 )
+from lawfit.bayes._diagnostics import diagnose_many
 from lawfit.bayes._model import numpyro_potential, pivoted
 from lawfit.evaluate import simulate
 from lawfit.fit._problem import encode_inputs
@@ -113,6 +114,19 @@ def test_bad_run_is_flagged():
     sticky = np.repeat(rng.normal(size=(4, 4, 3)), 50, axis=1)  # 4 distinct values per chain
     assert diagnose(sticky, np.zeros((4, 200), bool))[3] in (
         SampleStatus.LOW_ESS, SampleStatus.NOT_MIXED)
+    batch = np.stack([apart, mixed, mixed, sticky, mixed])
+    batch[4, 0, 0, 0] = np.nan
+    flags = np.zeros((5, 4, 200), bool)
+    flags[2] = divergent
+    r_hat, ess, n_div, status = diagnose_many(batch, flags)
+    for g in range(4):  # the batched diagnostics are the loop's
+        one = diagnose(batch[g], flags[g])
+        np.testing.assert_allclose([r_hat[g], ess[g], n_div[g]], one[:3], rtol=1e-9)
+        assert status[g] == one[3]
+    assert status[4] == SampleStatus.NONFINITE and np.isnan(r_hat[4])
+    # one chain: R-hat over its two halves
+    one_chain = apart[1:3].reshape(1, 400, 3)  # its first half near 0, its second near 5
+    assert diagnose(one_chain, np.zeros((1, 400), bool))[3] is SampleStatus.NOT_MIXED
 
 
 @pytest.mark.slow
