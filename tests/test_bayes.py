@@ -21,6 +21,7 @@ from lawfit.bayes import (
 )
 from lawfit.bayes._diagnostics import diagnose_many
 from lawfit.bayes._model import numpyro_potential, pivoted
+from lawfit.bayes._posterior import cast, prepare, start_points
 from lawfit.evaluate import simulate
 from lawfit.fit._problem import encode_inputs
 
@@ -71,6 +72,20 @@ def test_potential_equals_numpyro_and_pivots_invert():
         np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     theta = jnp.asarray([TRUE[p] for p in law.param_names])
     np.testing.assert_allclose(natural(law, pivoted(law, theta, h), h)[0], theta, rtol=1e-12)
+
+
+def test_map_fit_beyond_float32_starts_from_the_prior(frame, recwarn):
+    law = lawfit.laws.get("chinchilla")
+    batch = prepare(frame, law, {"N": "N", "D": "D"}, "loss", "family", None, 0.05, 0,
+                    pad_groups=False)
+    theta_map = batch.theta_map.copy()
+    theta_map[1, law.param_names.index("A")] = 1e40  # finite in float64, inf in float32
+    d, h = cast(batch.data, np.float32), cast(batch.hyper, np.float32)
+    starts = start_points(law, d, h, theta_map, 0.05, np.float32)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert np.isfinite(starts).all()
+    np.testing.assert_array_equal(starts[1, 0], starts[1, 1])  # the prior medians' start
+    assert not np.array_equal(starts[0, 0], starts[0, 1])
 
 
 def test_prior_predictive_is_sane():
