@@ -105,8 +105,17 @@ def main():
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
 
     import jax
+    import jax.monitoring
 
     from lawfit.bayes import posterior
+
+    compiling = [0.0]  # seconds JAX spent tracing, lowering and compiling
+
+    def count(event: str, seconds: float, **_):
+        if event.startswith("/jax/core/compile/"):
+            compiling[0] += seconds
+
+    jax.monitoring.register_event_duration_secs_listener(count)
 
     kw = dict(by="family", warmup=args.warmup, samples=args.samples, chains=4,
               max_tree_depth=args.max_tree_depth, target_accept=args.target_accept,
@@ -117,11 +126,12 @@ def main():
     ours = None
     for label, seed in (("first call (compiles)", 0), ("second call, new data", 1)):
         frame = families(args.groups, seed)
-        t0 = time.perf_counter()
+        t0, compiling[0] = time.perf_counter(), 0.0
         post = posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", **kw)
         ours = time.perf_counter() - t0
         g = post.groups
-        print(f"{label}: {args.groups} posteriors in {ours:.1f} s; status "
+        print(f"{label}: {args.groups} posteriors in {ours:.1f} s ({compiling[0]:.1f} s of it "
+              f"tracing and compiling); status "
               f"{g['status'].value_counts().to_dict()}; R-hat median {g['r_hat'].median():.3f} "
               f"max {g['r_hat'].max():.3f}; bulk ESS median {g['ess_bulk'].median():.0f} "
               f"min {g['ess_bulk'].min():.0f}", flush=True)
