@@ -1,5 +1,7 @@
 """Bayesian fits: the model from a law spec, batched NUTS, diagnostics, forecasts."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -173,6 +175,9 @@ def test_borrowed_priors_pull_toward_donors(post):
     assert abs(np.exp(pri["alpha"].loc) - 0.32) < 0.05
     assert pri["alpha"].scale >= 0.05
     assert borrowed_priors(post, [True, False]) == {}
+    unmixed = dataclasses.replace(post, groups=post.groups.assign(status=["ok", "not_mixed"]))
+    assert borrowed_priors(unmixed, [True, True]) == {}  # an unmixed donor gives nothing
+    assert set(borrowed_priors(unmixed, [True, True], trusted=("ok", "not_mixed"))) == set(pri)
 
 
 

@@ -461,6 +461,8 @@ def borrowed_priors(
     post: Posterior,
     donors: Sequence[bool] | Mapping[str, Sequence[bool]],
     params: Sequence[str] | None = None,
+    *,
+    trusted: Sequence[str] = ("ok", "low_ess"),
 ) -> dict[str, Prior]:
     """Empirical-Bayes priors from the groups of ``post`` marked as donors.
 
@@ -470,14 +472,17 @@ def borrowed_priors(
             only the families trained on the same data and tokenizer).
         params: parameters to borrow (default: those not pivoted, whose values are
             comparable across families: exponents and E).
+        trusted: the statuses of donors whose medians are used; by default a donor whose
+            chains did not mix (``not_mixed``), diverged or were not finite gives nothing.
     """
     law = post.law
     pivoted_ = {c for c, _, _ in law.pivots}
     params = [p.name for p in law.params if p.name not in pivoted_] if params is None else params
+    usable = post.groups["status"].isin(list(trusted)).to_numpy()
     out = {}
     for name in params:
         spec = law.params[law.param_names.index(name)].prior
-        mask = np.asarray(donors[name] if isinstance(donors, Mapping) else donors, bool)
+        mask = usable & np.asarray(donors[name] if isinstance(donors, Mapping) else donors, bool)
         if mask.sum() < 2 or spec.family == "uniform":
             continue
         medians = np.median(post.draws[name][mask].reshape(mask.sum(), -1), axis=1)
