@@ -1,8 +1,14 @@
-"""Shared test set-up: float64 everywhere (as optimistix's tests do) and shared data."""
+"""Shared test set-up: float64 everywhere (as optimistix's tests do), no compilation cache
+for subprocesses, and shared data."""
+
+import os
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
+# commands run as subprocesses do not write to the user's compilation cache (tests that
+# check the cache give their own folder)
+os.environ.setdefault("LAWFIT_COMPILE_CACHE", "off")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

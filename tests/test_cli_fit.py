@@ -123,6 +123,25 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert proc.stderr.strip() == "error: data: column 'size' (input x) is not a number at row 3"
 
 
+def test_console_script_reuses_compiled_programs(tmp_path):
+    """JAX's persistent compilation cache: the first command stores its compiled programs,
+    a second identical one loads them (no new entries) and gives the same table."""
+    data = tmp_path / "runs.csv"
+    groups_frame().to_csv(data, index=False)
+    script = os.path.join(os.path.dirname(sys.executable), "lawfit")
+    env = dict(os.environ, LAWFIT_COMPILE_CACHE=str(tmp_path / "cache"))
+    tables, entries = [], []
+    for i in range(2):
+        out = tmp_path / f"o{i}.csv"
+        proc = subprocess.run([script, "fit", str(data), *FIT, "--by", "run", "--out", str(out)],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr
+        tables.append(pd.read_csv(out))
+        entries.append(sorted(p.name for p in (tmp_path / "cache").iterdir()))
+    assert entries[0] and entries[1] == entries[0]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run on 12 groups (4 per kernel call) and its output table."""

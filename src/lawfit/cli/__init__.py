@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from lawfit.cli._cache import use_compilation_cache
 from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
@@ -25,5 +26,7 @@ app.command("hitchhiker")(hitchhiker_command)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (with JAX's persistent compilation cache,
+    :mod:`lawfit.cli._cache`)."""
+    use_compilation_cache()
     app()
