@@ -8,7 +8,7 @@
     Compared: the Bayesian forecast (backtest-learned discrepancy), the naive posterior (no
     discrepancy), the Huber bootstrap, and the hierarchical model (exponents pooled across
     families, E among families sharing data and metric) with the same discrepancy.
-(c) Borrowing: families with >= ``--min-sizes`` sizes (default 4), fitted from their two
+(c) Borrowing: families with >= ``--min-sizes`` sizes (default 3), fitted from their two
     smallest models only, forecast every larger model: spec priors vs empirical-Bayes priors
     from the other families' posteriors (all their models) - exponents borrowed from every
     other family, from those evaluated on the same metric(s), or from those on the same data
@@ -19,7 +19,7 @@
     when (b) is not run: two sizes per family are too few to learn one).
 
 Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--discrepancy T,K,L]
-[--min-sizes 4]``.
+[--min-sizes 3]``.
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer NUTS iterations")
     ap.add_argument("--only", default="a,b,c")
-    ap.add_argument("--min-sizes", type=int, default=4,
+    ap.add_argument("--min-sizes", type=int, default=3,
                     help="(c): families with at least this many model sizes")
     ap.add_argument("--discrepancy", default=None,
                     help="tau0,kappa,lam for (c) when (b) is not run")

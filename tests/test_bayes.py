@@ -90,6 +90,22 @@ def test_map_fit_beyond_float32_starts_from_the_prior(frame, recwarn):
     assert not np.array_equal(starts[0, 0], starts[0, 1])
 
 
+def test_laplace_at_a_saddle_is_flagged_and_stays_narrow():
+    """A search stopped where the Hessian has a negative eigenvalue: ``ok`` is False and that
+    direction gets the typical curvature of the others, not a 1e4-wide one."""
+    from lawfit.bayes._laplace import laplace
+
+    def saddle(w, scale):
+        return scale * w[0] ** 2 - 1e-3 * w[1] ** 2 + 0.5 * w[2] ** 2
+
+    lap = laplace(saddle, (jnp.asarray([1.0, 4.0]),), jnp.zeros((2, 1, 3)))
+    assert not np.asarray(lap.ok).any()
+    sd = np.sqrt(np.sum(np.asarray(lap.sqrt_cov) ** 2, axis=-1))
+    typical = np.sqrt([2.0 * 1.0, 2.0 * 4.0])  # geometric mean of the positive eigenvalues
+    np.testing.assert_allclose(sd[:, 1], 1 / np.sqrt(typical), rtol=1e-6)
+    np.testing.assert_allclose(sd[:, 2], 1.0, rtol=1e-6)
+
+
 def test_prior_predictive_is_sane():
     """Spec priors are weakly informative: a mid-size run's prior predictive loss is mostly
     between 1 and 20 nats, centred at a few nats, and rarely below 0.5 (E's prior)."""

@@ -51,8 +51,11 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8) -
         args: a pytree whose leaves have a leading axis B.
         starts: (B, S, d) unconstrained starts; the lowest potential reached is kept.
         steps: at most this many L-BFGS evaluations per start.
-        floor: eigenvalues of the Hessian below ``floor`` times the largest (or negative)
-            are raised to it, so the covariance is always defined; ``ok`` reports it.
+        floor: eigenvalues of the Hessian below ``floor`` times the largest are raised to
+            it, and non-positive ones (a ridge or saddle where the search stopped) get the
+            geometric mean of the positive ones, so the covariance is always defined and
+            no direction of it is absurdly wide (chains start from it); ``ok`` reports
+            whether the Hessian was positive definite.
     """
 
     dtype = starts.dtype
@@ -73,6 +76,10 @@ def _compiled(potential, steps, floor):
         hess = 0.5 * (hess + hess.T)
         eig, vec = jnp.linalg.eigh(jnp.where(jnp.isfinite(hess), hess, 0.0))
         ok = jnp.all(eig > 0) & jnp.all(jnp.isfinite(hess))
+        positive = eig > 0
+        typical = jnp.exp(jnp.sum(jnp.where(positive, jnp.log(jnp.where(positive, eig, 1.0)), 0.0))
+                          / jnp.maximum(jnp.sum(positive), 1))
+        eig = jnp.where(positive, eig, typical)
         eig = jnp.maximum(eig, floor * jnp.maximum(jnp.max(jnp.abs(eig)), 1.0))
         return mode, value, vec * (1.0 / jnp.sqrt(eig))[None, :], ok
 
