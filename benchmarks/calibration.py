@@ -43,7 +43,8 @@ from lawfit.bayes import (
 from lawfit.evaluate import calibration_points, calibration_report
 
 X = {"N": "N", "D": "D"}
-COLS = ["cover_50", "cover_80", "cover_95", "mean_abs_cover_error", "msce", "median_are", "crps"]
+COLS = ["cover_50", "cover_80", "cover_95", "mean_abs_cover_error", "msce", "median_are", "crps",
+        "failed"]
 
 
 def show(title, rows):

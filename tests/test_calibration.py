@@ -48,3 +48,18 @@ def test_weights_count_groups_equally():
 def test_shape_is_checked():
     with pytest.raises(ValueError, match="log_draws"):
         calibration_points(np.zeros((2, 5)), np.ones(3))
+
+
+def test_failed_forecasts_are_counted_not_hidden():
+    draws = np.zeros((3, 10)) + np.linspace(-0.1, 0.1, 10)
+    draws[2, 3] = np.nan  # a forecast from a posterior with a non-finite draw
+    y = np.array([1.0, 1.0, 1.0])
+    pts = calibration_points(draws, y)
+    assert list(pts["failed"]) == [False, False, True]
+    assert pts["cover_99"].tolist() == [1.0, 1.0, 0.0]
+    rep = calibration_report(points=pts)
+    assert rep["failed"] == pytest.approx(1 / 3)
+    assert rep["cover_95"] == pytest.approx(2 / 3)  # a failed forecast covers nothing
+    whole = calibration_report(points=pts.iloc[:2])
+    for key in ("crps", "median_are", "width_50"):  # the rest average over what was forecast
+        assert np.isfinite(rep[key]) and rep[key] == pytest.approx(whole[key])
