@@ -77,8 +77,8 @@ def _compiled(potential, steps, floor):
         eig, vec = jnp.linalg.eigh(jnp.where(jnp.isfinite(hess), hess, 0.0))
         ok = jnp.all(eig > 0) & jnp.all(jnp.isfinite(hess))
         positive = eig > 0
-        typical = jnp.exp(jnp.sum(jnp.where(positive, jnp.log(jnp.where(positive, eig, 1.0)), 0.0))
-                          / jnp.maximum(jnp.sum(positive), 1))
+        log_eig = jnp.log(jnp.where(positive, eig, 1.0))  # 0 where not positive
+        typical = jnp.exp(jnp.sum(log_eig) / jnp.maximum(jnp.sum(positive), 1))
         eig = jnp.where(positive, eig, typical)
         eig = jnp.maximum(eig, floor * jnp.maximum(jnp.max(jnp.abs(eig)), 1.0))
         return mode, value, vec * (1.0 / jnp.sqrt(eig))[None, :], ok

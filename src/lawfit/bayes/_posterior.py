@@ -236,18 +236,18 @@ def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
     n, k = len(theta_map), len(law.params)
     # a MAP value the sampling precision cannot hold (e.g. A = 1e40 in float32) counts as failed
     theta_map = np.where(np.abs(theta_map) < np.finfo(dtype).max, theta_map, np.nan)
+    fitted = np.isfinite(theta_map).all(axis=1)
     ys, mask = np.asarray(d.y), np.asarray(d.mask)
     theta_prior = np.array([_prior_median(p) for p in law.params])
     resid = ys - np.asarray(jax.vmap(lambda t, dg: data_log_mean(law, t, dg))(
         jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), d))
     scale = np.array([np.median(np.abs(r[m] - np.median(r[m])))
                       for r, m in zip(resid, mask, strict=True)])
-    scale = np.where(np.isfinite(theta_map).all(axis=1), scale, np.nan)
+    scale = np.where(fitted, scale, np.nan)
     noise0 = np.log(np.clip(1.4826 * np.nan_to_num(scale, nan=noise), 1e-3, 1.0))
     u_map = np.asarray(pivoted(law, jnp.asarray(np.nan_to_num(theta_map, nan=1.0), dtype), h))
     u_prior = np.asarray(pivoted(law, jnp.broadcast_to(jnp.asarray(theta_prior, dtype), (n, k)), h))
-    usable = np.isfinite(theta_map).all(axis=1) & np.isfinite(u_map).all(axis=1)
-    u_map = np.where(usable[:, None], u_map, u_prior)
+    u_map = np.where((fitted & np.isfinite(u_map).all(axis=1))[:, None], u_map, u_prior)
     tail = np.stack([noise0, np.full(n, math.log(3.0))], axis=1)
     return np.stack([np.concatenate([u_map, tail], 1), np.concatenate([u_prior, tail], 1)], 1)
 
