@@ -129,7 +129,10 @@ def test_console_script_reuses_compiled_programs(tmp_path):
     data = tmp_path / "runs.csv"
     groups_frame().to_csv(data, index=False)
     script = os.path.join(os.path.dirname(sys.executable), "lawfit")
-    env = dict(os.environ, LAWFIT_COMPILE_CACHE=str(tmp_path / "cache"))
+    # every program is stored (with the default threshold, which programs take over 0.5 s
+    # to compile depends on the machine's load)
+    env = dict(os.environ, LAWFIT_COMPILE_CACHE=str(tmp_path / "cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
     tables, entries = [], []
     for i in range(2):
         out = tmp_path / f"o{i}.csv"

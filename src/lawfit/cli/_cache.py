@@ -18,7 +18,8 @@ import jax
 __all__ = ["cache_dir", "use_compilation_cache"]
 
 #: Only programs that take at least this long to compile are stored (the small eager ops
-#: compile in milliseconds and would only clutter the cache).
+#: compile in milliseconds and would only clutter the cache); JAX's own
+#: ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` overrides it.
 MIN_COMPILE_SECONDS = 0.5
 
 
@@ -38,5 +39,6 @@ def use_compilation_cache() -> Path | None:
     path = cache_dir()
     if path is not None:
         jax.config.update("jax_compilation_cache_dir", str(path))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+        if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:  # JAX's own setting
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     return path
