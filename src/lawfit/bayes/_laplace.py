@@ -43,7 +43,8 @@ def minimise(f, w0, steps):
     return solution.u, solution.objective
 
 
-def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8) -> Laplace:
+def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
+            ridges: str = "typical") -> Laplace:
     """Modes and Laplace approximations of B posteriors in one call.
 
     Args:
@@ -52,20 +53,23 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8) -
         starts: (B, S, d) unconstrained starts; the lowest potential reached is kept.
         steps: at most this many L-BFGS evaluations per start.
         floor: eigenvalues of the Hessian below ``floor`` times the largest are raised to
-            it, and non-positive ones (a ridge or saddle where the search stopped) get the
-            geometric mean of the positive ones, so the covariance is always defined and
-            no direction of it is absurdly wide (chains start from it); ``ok`` reports
-            whether the Hessian was positive definite.
+            it, so the covariance is always defined; ``ok`` reports whether the Hessian was
+            positive definite.
+        ridges: what non-positive eigenvalues (a ridge or saddle where the search stopped)
+            become: ``"typical"``, the geometric mean of the positive ones, so no direction
+            is absurdly wide (chains start from draws of it); ``"floor"``, ``floor`` times
+            the largest, a direction ~1e4 times wider, i.e. overdispersed starts along it.
     """
 
     dtype = starts.dtype
     with jax.enable_x64(True):  # float32 line searches stall short of the mode
-        out = _compiled(potential, steps, floor)(*cast((args, starts), jnp.float64))
+        out = _compiled(potential, steps, floor, ridges == "typical")(
+            *cast((args, starts), jnp.float64))
         return cast(Laplace(*out), dtype)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(potential, steps, floor):
+def _compiled(potential, steps, floor, typical_ridges):
     def one(args_b, starts_b):
         f = lambda w: potential(w, *args_b)  # noqa: E731
         modes, values = jax.vmap(lambda w0: minimise(f, w0, steps))(starts_b)
@@ -79,7 +83,7 @@ def _compiled(potential, steps, floor):
         positive = eig > 0
         log_eig = jnp.log(jnp.where(positive, eig, 1.0))  # 0 where not positive
         typical = jnp.exp(jnp.sum(log_eig) / jnp.maximum(jnp.sum(positive), 1))
-        eig = jnp.where(positive, eig, typical)
+        eig = jnp.where(positive | (not typical_ridges), eig, typical)
         eig = jnp.maximum(eig, floor * jnp.maximum(jnp.max(jnp.abs(eig)), 1.0))
         return mode, value, vec * (1.0 / jnp.sqrt(eig))[None, :], ok
 
