@@ -107,6 +107,8 @@ def test_laplace_at_a_saddle_is_flagged_and_stays_narrow():
     wide = laplace(saddle, (jnp.asarray([1.0, 4.0]),), jnp.zeros((2, 1, 3)), ridges="floor")
     sd = np.sqrt(np.sum(np.asarray(wide.sqrt_cov) ** 2, axis=-1))
     np.testing.assert_allclose(sd[:, 1], 1 / np.sqrt(1e-8 * np.array([2.0, 8.0])), rtol=1e-6)
+    with pytest.raises(lawfit.InputError, match=r"^ridges"):
+        laplace(saddle, (jnp.asarray([1.0, 4.0]),), jnp.zeros((2, 1, 3)), ridges="wide")
 
 
 def test_prior_predictive_is_sane():

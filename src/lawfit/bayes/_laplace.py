@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from lawfit.bayes._model import cast
+from lawfit.data import check_choice
 from lawfit.fit._lbfgs import LBFGS
 from lawfit.fit._problem import Functions
 from lawfit.fit._solver import minimise as run_solver
@@ -61,6 +62,7 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
             the largest, a direction ~1e4 times wider, i.e. overdispersed starts along it.
     """
 
+    check_choice(ridges, ("typical", "floor"), argument="ridges")
     dtype = starts.dtype
     with jax.enable_x64(True):  # float32 line searches stall short of the mode
         out = _compiled(potential, steps, floor, ridges == "typical")(
