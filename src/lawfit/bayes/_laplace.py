@@ -65,13 +65,12 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
     check_choice(ridges, ("typical", "floor"), argument="ridges")
     dtype = starts.dtype
     with jax.enable_x64(True):  # float32 line searches stall short of the mode
-        out = _compiled(potential, steps, floor, ridges == "typical")(
-            *cast((args, starts), jnp.float64))
+        out = _compiled(potential, steps, floor, ridges)(*cast((args, starts), jnp.float64))
         return cast(Laplace(*out), dtype)
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(potential, steps, floor, typical_ridges):
+def _compiled(potential, steps, floor, ridges):
     def one(args_b, starts_b):
         f = lambda w: potential(w, *args_b)  # noqa: E731
         modes, values = jax.vmap(lambda w0: minimise(f, w0, steps))(starts_b)
@@ -85,7 +84,7 @@ def _compiled(potential, steps, floor, typical_ridges):
         positive = eig > 0
         log_eig = jnp.log(jnp.where(positive, eig, 1.0))  # 0 where not positive
         typical = jnp.exp(jnp.sum(log_eig) / jnp.maximum(jnp.sum(positive), 1))
-        eig = jnp.where(positive | (not typical_ridges), eig, typical)
+        eig = jnp.where(positive | (ridges == "floor"), eig, typical)
         eig = jnp.maximum(eig, floor * jnp.maximum(jnp.max(jnp.abs(eig)), 1.0))
         return mode, value, vec * (1.0 / jnp.sqrt(eig))[None, :], ok
 
