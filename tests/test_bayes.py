@@ -109,6 +109,10 @@ def test_laplace_at_a_saddle_is_flagged_and_stays_narrow():
     np.testing.assert_allclose(sd[:, 1], 1 / np.sqrt(1e-8 * np.array([2.0, 8.0])), rtol=1e-6)
     with pytest.raises(lawfit.InputError, match=r"^ridges"):
         laplace(saddle, (jnp.asarray([1.0, 4.0]),), jnp.zeros((2, 1, 3)), ridges="wide")
+    from lawfit.bayes._posterior import laplace_status
+
+    status = laplace_status(np.array([0.5, 0.5, np.inf]), np.array([True, False, False]))
+    assert [SampleStatus(int(v)).label for v in status] == ["ok", "indefinite", "nonfinite"]
 
 
 def test_prior_predictive_is_sane():

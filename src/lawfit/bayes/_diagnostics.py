@@ -29,6 +29,7 @@ class SampleStatus(enum.IntEnum):
     NOT_MIXED = 2
     LOW_ESS = 3
     NONFINITE = 4
+    INDEFINITE = 5
 
     @property
     def label(self) -> str:
@@ -46,6 +47,8 @@ _MESSAGES = {
     "not converged)",
     SampleStatus.LOW_ESS: f"bulk effective sample size below {ESS_MIN:g}",
     SampleStatus.NONFINITE: "non-finite draws",
+    SampleStatus.INDEFINITE: "Laplace: the mode search stopped where the Hessian is not "
+    "positive definite (a ridge or saddle); its covariance is regularised there",
 }
 
 

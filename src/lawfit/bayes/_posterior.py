@@ -259,6 +259,13 @@ def natural_draws(law: Law, z, h: Hyper):
     return jax.vmap(lambda zg, hg: natural(law, zg[..., :k], hg)[0])(z, h)
 
 
+
+def laplace_status(value, ok):
+    """Status of Laplace posteriors: ``nonfinite`` where no start reached a finite potential,
+    ``indefinite`` where the Hessian at the mode was not positive definite, else ``ok``."""
+    return np.select([~np.isfinite(value), ~ok],
+                     [SampleStatus.NONFINITE, SampleStatus.INDEFINITE], SampleStatus.OK)
+
 def posterior(
     data: pd.DataFrame,
     law: str | Law,
@@ -335,7 +342,7 @@ def posterior(
     else:
         r_hat = ess = np.full(n_groups, np.nan)
         n_div = np.zeros(n_groups, int)
-        status = np.where(np.asarray(lap.ok)[:n_groups], SampleStatus.OK, SampleStatus.NONFINITE)
+        status = laplace_status(np.asarray(lap.value)[:n_groups], np.asarray(lap.ok)[:n_groups])
     status = [SampleStatus(int(v)) for v in status]
     rows = pd.DataFrame(dict(
         n_points=[len(i) for i in batch.index_of], r_hat=r_hat, ess_bulk=ess, divergences=n_div,
