@@ -12,7 +12,9 @@
     smallest models only, forecast every larger model: spec priors vs empirical-Bayes priors
     from the other families' posteriors (all their models) - exponents borrowed from every
     other family, from those evaluated on the same metric(s), or from those on the same data
-    and metric (E always only from the same data and metric) - vs the hierarchical model
+    and metric (E from the same data and metric), or exponents and E from those on the same
+    corpus, deduplicated or not, and metric (pythia's pile and pile-deduped suites) - vs the
+    hierarchical model
     (exponents pooled per metric, E per data and metric), and the ceiling no borrowing can
     beat: the family's own posterior from all its models as its prior ("oracle", not
     available in practice). The discrepancy is (b)'s (or ``--discrepancy tau0,kappa,lam``
@@ -86,6 +88,9 @@ def colpret_families():
     metrics = df.groupby("family")["metric"].transform(lambda m: "|".join(sorted(set(m.astype(str)))))
     df["metrics"] = metrics
     df["similar"] = df["data"].astype(str) + " / " + metrics  # same data and same metric(s)
+    # the same corpus whether deduplicated or not (pythia's pile and pile-deduped suites)
+    corpus = df["data"].astype(str).str.lower().str.removesuffix("-deduped")
+    df["corpus"] = corpus + " / " + metrics
     return df[df["D"] >= 0.1 * final].reset_index(drop=True)
 
 
@@ -167,8 +172,10 @@ def borrowing(sampler, disc, min_sizes):
     """Families with >= ``min_sizes`` sizes, each fitted from its two smallest models: spec
     priors, empirical-Bayes priors from the other families' posteriors (all their models;
     exponents from every other family, from those on the same metric, or from those on the
-    same data and metric; E from those on the same data and metric), the hierarchical model
-    (the other families' data in it), and the family's own full posterior (the ceiling)."""
+    same data and metric, E from those on the same data and metric; or both from those on
+    the same corpus and metric), the hierarchical model (the other families' data in it),
+    and the family's own full posterior (the ceiling). Then each rule against the spec's
+    priors on the families it borrows for."""
     df = colpret_families()
     sizes = df.groupby("family")["N"].nunique()
     fams = sorted(sizes[sizes >= min_sizes].index)
@@ -180,26 +187,31 @@ def borrowing(sampler, disc, min_sizes):
     t0 = time.time()
     donors = posterior(thin(df), "chinchilla", X, "loss", by="family", **sampler)
     print_status(f"donor posteriors, every family and model ({time.time() - t0:.0f} s)", donors)
-    info = df.groupby("family")[["metrics", "similar"]].first()
+    info = df.groupby("family")[["metrics", "similar", "corpus"]].first()
     family = donors.groups["family"]
-    rules = {"all": {}, "metric": {}, "data": {}, "oracle": {}}
+    rules = {"all": {}, "metric": {}, "data": {}, "corpus": {}, "oracle": {}}
     for fam in fams:
         others = (family != fam).to_numpy()
-        same_metric = others & (family.map(info["metrics"]) == info.loc[fam, "metrics"]).to_numpy()
-        same_data = others & (family.map(info["similar"]) == info.loc[fam, "similar"]).to_numpy()
-        for rule, exponents in (("all", others), ("metric", same_metric), ("data", same_data)):
-            rules[rule][fam] = borrowed_priors(
-                donors, {"alpha": exponents, "beta": exponents, "E": same_data})
+        same = {c: others & (family.map(info[c]) == info.loc[fam, c]).to_numpy()
+                for c in ("metrics", "similar", "corpus")}
+        for rule, exponents, e in (("all", others, same["similar"]),
+                                   ("metric", same["metrics"], same["similar"]),
+                                   ("data", same["similar"], same["similar"]),
+                                   ("corpus", same["corpus"], same["corpus"])):
+            rules[rule][fam] = borrowed_priors(donors, {"alpha": exponents, "beta": exponents,
+                                                        "E": e})
         rules["oracle"][fam] = own_priors(donors, fam)
-    for rule in ("metric", "data"):
+    for rule in ("metric", "data", "corpus"):
         print(f"  families with same-{rule} donors for the exponents: "
               f"{sum('alpha' in p for p in rules[rule].values())} of {len(fams)}")
-    out, per_family = [], {}
+    out, per_family, samples = [], {}, {}
     arms = (("spec priors", "spec", {}),
             ("borrowed from all other families", "all", dict(group_priors=rules["all"])),
             ("borrowed from same-metric families", "metric", dict(group_priors=rules["metric"])),
             ("borrowed from same-data-and-metric families", "data",
              dict(group_priors=rules["data"])),
+            ("borrowed from same-corpus-and-metric families", "corpus",
+             dict(group_priors=rules["corpus"])),
             ("oracle: own posterior from all models", "oracle",
              dict(group_priors=rules["oracle"])))
     for arm, short, kw in arms:
@@ -208,6 +220,7 @@ def borrowing(sampler, disc, min_sizes):
                       **kw, **sampler)
         out.append(report(fc.samples, test, arm, time.time() - t0))
         per_family[short] = family_are(fc.samples, test)
+        samples[short] = fc.samples
     others = thin(df[~scarce])  # empty when every family is scarce (min_sizes 3)
     t0 = time.time()
     hier = hierarchical_posterior(
@@ -220,7 +233,26 @@ def borrowing(sampler, disc, min_sizes):
     table = show(f"(c) Two smallest models per family ({len(fams)} families with >= {min_sizes}"
                  " sizes)", out)
     print(f"  per family, median ARE:\n{pd.DataFrame(per_family).to_string(float_format=fmt)}")
+    show("(c) on the families each rule borrows for (exponents), spec priors vs borrowed",
+         where_borrowed(rules, samples, per_family, test))
     return table
+
+
+def where_borrowed(rules, samples, per_family, test):
+    """Each borrowing rule against the spec's priors on the families it gives an exponent
+    prior to (>= 2 trusted donors): the same families in both rows."""
+    rows = []
+    for rule in ("all", "metric", "data", "corpus"):
+        fams = [f for f, p in rules[rule].items() if "alpha" in p]
+        keep = test["family"].isin(fams).to_numpy()
+        for arm in ("spec", rule):
+            row = report(samples[arm][keep], test[keep], f"{rule}: {arm} ({len(fams)} families)")
+            are = per_family[arm][fams]
+            row["mean_family_are"] = are.mean()
+            row["better"] = int((are < per_family["spec"][fams]).sum())
+            row["worse"] = int((are > per_family["spec"][fams]).sum())
+            rows.append(row)
+    return rows
 
 
 def fmt(v):
