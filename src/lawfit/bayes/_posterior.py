@@ -259,12 +259,12 @@ def natural_draws(law: Law, z, h: Hyper):
     return jax.vmap(lambda zg, hg: natural(law, zg[..., :k], hg)[0])(z, h)
 
 
-
 def laplace_status(value, ok):
     """Status of Laplace posteriors: ``nonfinite`` where no start reached a finite potential,
     ``indefinite`` where the Hessian at the mode was not positive definite, else ``ok``."""
     return np.select([~np.isfinite(value), ~ok],
                      [SampleStatus.NONFINITE, SampleStatus.INDEFINITE], SampleStatus.OK)
+
 
 def posterior(
     data: pd.DataFrame,
