@@ -160,12 +160,20 @@ def test_bad_run_is_flagged():
     batch[4, 0, 0, 0] = np.nan
     flags = np.zeros((5, 4, 200), bool)
     flags[2] = divergent
-    r_hat, ess, n_div, status = diagnose_many(batch, flags)
+    many = diagnose_many(batch, flags)
     for g in range(4):  # the batched diagnostics are the loop's
         one = diagnose(batch[g], flags[g])
-        np.testing.assert_allclose([r_hat[g], ess[g], n_div[g]], one[:3], rtol=1e-9)
-        assert status[g] == one[3]
-    assert status[4] == SampleStatus.NONFINITE and np.isnan(r_hat[4])
+        np.testing.assert_allclose([many.r_hat[g], many.ess_bulk[g], many.divergences[g]],
+                                   one[:3], rtol=1e-9)
+        assert many.status[g] == one[3]
+    assert many.status[4] == SampleStatus.NONFINITE and np.isnan(many.r_hat[4])
+    # the message names the site that flagged the posterior
+    lost = mixed.copy()
+    lost[0, :, 1] += 5.0  # one chain of site "b" elsewhere
+    lost_many = diagnose_many(np.stack([lost, sticky]), np.zeros((2, 4, 200), bool))
+    assert lost_many.r_hat_site[0] == 1
+    assert f"; R-hat {lost_many.r_hat[0]:.2f} at b" in lost_many.messages(["a", "b", "c"])[0]
+    assert " at " in lost_many.messages(["a", "b", "c"])[1]  # low_ess or not_mixed
     # one chain: R-hat over its two halves
     one_chain = apart[1:3].reshape(1, 400, 3)  # its first half near 0, its second near 5
     assert diagnose(one_chain, np.zeros((1, 400), bool))[3] is SampleStatus.NOT_MIXED

@@ -55,6 +55,7 @@ from numpyro.infer.util import potential_energy
 from lawfit.bayes._diagnostics import SampleStatus, diagnose_many
 from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
+    NOISE_SITES,
     Data,
     Hyper,
     data_log_mean,
@@ -444,20 +445,32 @@ def hierarchical_posterior(
     blocks = w[..., n_global:].reshape(*w.shape[:-1], n_groups, k + 2)
     shared = np.broadcast_to(w[..., None, :n_global], (*w.shape[:-1], n_groups, n_global))
     sites = np.moveaxis(np.concatenate([shared, blocks], axis=-1), -2, 0)  # (G, C, S, sites)
-    r_hat, ess, n_div, status = diagnose_many(
-        sites, np.broadcast_to(diverging, (n_groups, *diverging.shape)))
+    diag = diagnose_many(sites, np.broadcast_to(diverging, (n_groups, *diverging.shape)))
+    messages = diag.messages(_site_names(law_, pooled, centred, clusters))
     rows = []
     for g in range(n_groups):
-        status_g = SampleStatus(int(status[g]))
-        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=r_hat[g], ess_bulk=ess[g],
-                         divergences=int(n_div[g]), status=status_g.label,
-                         message=status_g.message,
+        rows.append(dict(n_points=len(batch.index_of[g]), r_hat=diag.r_hat[g],
+                         ess_bulk=diag.ess_bulk[g], divergences=int(diag.divergences[g]),
+                         status=SampleStatus(int(diag.status[g])).label, message=messages[g],
                          **{f"{name}_cluster": int(c[g]) for name, c in zip(pooled, clusters,
                                                                               strict=True)}))
     keys = batch.fitted.params[batch.fitted.by].reset_index(drop=True)
     groups = pd.concat([keys, pd.DataFrame(rows)], axis=1)
     return Posterior(law_, dict(batch.fitted.x), y, batch.fitted.by, groups, draws, batch.box,
                      "nuts", population)
+
+
+def _site_names(law: Law, pooled, centred, clusters) -> list[str]:
+    """Names of a group's diagnosed sites: the population's (cluster centres, then the
+    population sds), then the group's own (``_z`` for a non-centred pooled parameter)."""
+    names = []
+    for name, c in zip(pooled, clusters, strict=True):
+        n_clusters = int(c.max()) + 1
+        names += [f"{name} population centre" + (f" (cluster {i})" if n_clusters > 1 else "")
+                  for i in range(n_clusters)]
+    names += [f"{name} population sd" for name in pooled]
+    names += [f"{p}_z" if p in pooled and p not in centred else p for p in law.param_names]
+    return [*names, *NOISE_SITES]
 
 
 def borrowed_priors(

@@ -16,6 +16,7 @@ import pandas as pd
 from lawfit.bayes._diagnostics import SampleStatus, diagnose_many
 from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import (
+    NOISE_SITES,
     Data,
     Hyper,
     cast,
@@ -338,15 +339,17 @@ def posterior(
     draws["df"] = np.exp(z[..., k + 1]) + 2.0
 
     if method == "nuts":
-        r_hat, ess, n_div, status = diagnose_many(z, diverging)
+        diag = diagnose_many(z, diverging)
+        r_hat, ess, n_div, status = diag.r_hat, diag.ess_bulk, diag.divergences, diag.status
+        messages = diag.messages([*law_.param_names, *NOISE_SITES])
     else:
         r_hat = ess = np.full(n_groups, np.nan)
         n_div = np.zeros(n_groups, int)
         status = laplace_status(np.asarray(lap.value)[:n_groups], np.asarray(lap.ok)[:n_groups])
-    status = [SampleStatus(int(v)) for v in status]
+        messages = [SampleStatus(int(v)).message for v in status]
     rows = pd.DataFrame(dict(
         n_points=[len(i) for i in batch.index_of], r_hat=r_hat, ess_bulk=ess, divergences=n_div,
-        status=[v.label for v in status], message=[v.message for v in status]))
+        status=[SampleStatus(int(v)).label for v in status], message=messages))
     by_cols = batch.fitted.by
     keys = batch.fitted.params[by_cols].reset_index(drop=True)
     groups = pd.concat([keys, rows], axis=1)
