@@ -215,6 +215,50 @@ def test_borrowed_priors_pull_toward_donors(post):
 
 
 
+def _similar_families():
+    """Three families on data "x" with nearby exponents, one on "y"."""
+    sizes, tokens = (1e7, 3e7, 1e8, 3e8), (1e9, 1e10, 1e11)
+    parts = [_grid_frame(dict(TRUE, alpha=alpha), seed, sizes=sizes, tokens=tokens).assign(
+        family=name, data=data) for seed, (name, data, alpha) in enumerate(
+        [("x1", "x", 0.30), ("x2", "x", 0.32), ("x3", "x", 0.34), ("y1", "y", 0.50)])]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_borrow_gives_each_group_priors_from_its_similar_others():
+    """``borrow=`` (leave-one-group-out empirical Bayes): three families on data "x" borrow
+    from each other, the only family on "y" keeps the spec's priors; forecast(borrow=...)
+    is forecast(group_priors=similar_group_priors(...)). Laplace posteriors keep it fast."""
+    frame = _similar_families()
+    kw = dict(method="laplace", chains=1, samples=200)
+    priors = lawfit.bayes.similar_group_priors(frame, "chinchilla", {"N": "N", "D": "D"},
+                                               "loss", by="family", similar="data", **kw)
+    assert priors["y1"] == {}
+    for name in ("x1", "x2", "x3"):
+        assert set(priors[name]) == {"E", "alpha", "beta"}
+        assert 0.29 < np.exp(priors[name]["alpha"].loc) < 0.35
+    assert np.exp(priors["x1"]["alpha"].loc) > np.exp(priors["x3"]["alpha"].loc)  # not itself
+    args = (frame, "chinchilla", {"N": "N", "D": "D"}, "loss")
+    at = frame[AT_COLUMNS].head(2)
+    with pytest.raises(lawfit.InputError, match=r"^borrow: column 'nope' not found"):
+        forecast(*args, at=at, by="family", borrow="nope")
+    with pytest.raises(lawfit.InputError, match=r"^borrow: column 'N' varies within a group"):
+        forecast(*args, at=at, by="family", borrow="N")
+    with pytest.raises(lawfit.InputError, match=r"^borrow: borrowing between groups needs by"):
+        forecast(*args, at=at, borrow="data")
+
+
+@pytest.mark.slow
+def test_forecast_borrow_is_forecast_with_similar_group_priors():
+    frame = _similar_families()
+    train, at = frame[frame["N"] < 3e8], frame[frame["N"] == 3e8][AT_COLUMNS]
+    args = (train, "chinchilla", {"N": "N", "D": "D"}, "loss")
+    kw = dict(chains=2, warmup=100, samples=100)
+    borrowed = forecast(*args, at=at, by="family", borrow=["data"], **kw)
+    priors = lawfit.bayes.similar_group_priors(*args, by="family", similar="data", **kw)
+    by_hand = forecast(*args, at=at, by="family", group_priors=priors, **kw)
+    pd.testing.assert_frame_equal(borrowed.table, by_hand.table)
+
+
 def test_group_priors_reach_only_their_group(frame):
     """A tight prior on one family's alpha moves that family's (Laplace) posterior only;
     predictive() then forecasts from any Posterior."""

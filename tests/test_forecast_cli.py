@@ -57,6 +57,8 @@ def test_levels_option(files):
         (["--x", "N=params,D=missing"], "missing"),
         (["--method", "magic"], "--method"),
         (["--levels", "0.5,1.5"], "levels"),
+        (["--by", "fam", "--borrow", "nope"], "borrow: column 'nope' not found"),
+        (["--by", "fam", "--borrow", "fam", "--method", "bootstrap"], "--borrow needs"),
     ],
 )
 def test_bad_input_exits_2_naming_it(files, extra, needle):

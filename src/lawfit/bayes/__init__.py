@@ -8,6 +8,7 @@ from lawfit.bayes._forecast import (
     forecast_table,
     interval_columns,
     predictive,
+    similar_group_priors,
 )
 from lawfit.bayes._hierarchical import (
     Population,
@@ -50,4 +51,5 @@ __all__ = [
     "potential",
     "predictive",
     "signed_distance",
+    "similar_group_priors",
 ]

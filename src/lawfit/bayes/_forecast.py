@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
+from lawfit.bayes._hierarchical import borrowed_priors
 from lawfit.bayes._posterior import Posterior, group_key, posterior
 from lawfit.data import InputError, check_choice, check_columns, numeric_column
 from lawfit.fit import fit as map_fit
@@ -27,7 +28,14 @@ from lawfit.fit._api import _input_columns
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
-__all__ = ["Forecast", "forecast", "forecast_table", "interval_columns", "predictive"]
+__all__ = [
+    "Forecast",
+    "forecast",
+    "forecast_table",
+    "interval_columns",
+    "predictive",
+    "similar_group_priors",
+]
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -85,6 +93,7 @@ def forecast(
     bootstrap: int = 400,
     per_draw: int = 4,
     group_priors: Mapping[object, Mapping] | None = None,
+    borrow: str | Sequence[str] | None = None,
     seed: int = 0,
     **sampler,
 ) -> Forecast:
@@ -106,6 +115,11 @@ def forecast(
         per_draw: predictive draws per posterior draw.
         group_priors: group key -> {parameter: Prior}, priors for that group only (its
             backtests included), as in :func:`lawfit.bayes.posterior`.
+        borrow: column(s), constant within each group, that declare groups similar (e.g.
+            ``["data", "metric"]``): each group then gets empirical-Bayes priors on its
+            exponents and E from the posteriors of the *other* groups sharing its values
+            (:func:`similar_group_priors`; a group with fewer than two such donors whose
+            chains mixed keeps the spec's priors); ``group_priors`` still win per parameter.
         seed: PRNG seed; ``sampler``: passed to :func:`lawfit.bayes.posterior`.
     """
     try:
@@ -129,6 +143,11 @@ def forecast(
 
     frame = data.reset_index(drop=True)
     check_columns(frame, [*mapping.values(), y, *by_cols], argument="data")
+    if borrow is not None:
+        borrowed = similar_group_priors(frame, law, mapping, y, by=by_cols, similar=borrow,
+                                        seed=seed, **sampler)
+        group_priors = {k: {**borrowed.get(k, {}), **(group_priors or {}).get(k, {})}
+                        for k in {*borrowed, *(group_priors or {})}}
     train_x = {n: pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
                for n, c in mapping.items()}
     groups = (frame.groupby(by_cols, sort=True, dropna=False).indices if by_cols
@@ -179,6 +198,47 @@ def forecast(
     samples = predictive(final_post, at, disc, per_draw=per_draw, rng=rng, targets=targets)
     backtests = pd.DataFrame(rows, columns=["group", "cut", "n_fit", "n_scored", "status"])
     return Forecast(_table(at, samples, levels), samples, disc, final_post, backtests)
+
+
+def similar_group_priors(
+    data: pd.DataFrame,
+    law: str | Law,
+    x: Mapping[str, str] | str,
+    y: str,
+    *,
+    by: str | Sequence[str],
+    similar: str | Sequence[str],
+    seed: int = 0,
+    **sampler,
+) -> dict[object, dict]:
+    """Leave-one-group-out empirical-Bayes priors: the posteriors of every group of ``by``
+    (all its data), then for each group :func:`lawfit.bayes.borrowed_priors` from the other
+    groups with the same values of the ``similar`` columns (exponents and E, from donors
+    whose chains mixed). Returns group key -> {parameter: Prior} (empty where fewer than two
+    donors qualify), the ``group_priors`` of :func:`lawfit.bayes.posterior` and
+    :func:`forecast`."""
+    by_cols = [by] if isinstance(by, str) else list(by or [])
+    similar = [similar] if isinstance(similar, str) else list(similar)
+    if not by_cols:
+        raise InputError("borrow: borrowing between groups needs by (the group columns)")
+    if not similar:
+        raise InputError("borrow: name at least one column declaring groups similar")
+    check_columns(data, similar, argument="borrow")
+    varying = data.groupby(by_cols, dropna=False)[similar].nunique(dropna=False).max()
+    if (varying > 1).any():
+        column = varying.index[int(np.argmax(varying.to_numpy() > 1))]
+        raise InputError(f"borrow: column {column!r} varies within a group of {by_cols}; "
+                         "similarity columns must be constant within each group")
+    donors = posterior(data, law, x, y, by=by_cols, seed=seed, **sampler)
+    keys = donors.groups[by_cols]
+    labels = (data.groupby(by_cols, dropna=False)[similar].first().astype(str)
+              .agg(" / ".join, axis=1).rename("_similar").reset_index())
+    label_of = keys.merge(labels, on=by_cols, how="left")["_similar"].to_numpy()
+    out = {}
+    for g, row in enumerate(keys.itertuples(index=False)):
+        others = np.arange(len(keys)) != g
+        out[group_key(tuple(row))] = borrowed_priors(donors, others & (label_of == label_of[g]))
+    return out
 
 
 def _targets(at, mapping: Mapping[str, str], by_cols) -> dict[str, np.ndarray]:

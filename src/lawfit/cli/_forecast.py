@@ -28,6 +28,11 @@ def forecast_command(
     warmup: int = typer.Option(500, "--warmup", help="NUTS warm-up iterations."),
     samples: int = typer.Option(500, "--samples", help="NUTS draws per chain."),
     bootstrap: int = typer.Option(400, "--bootstrap", help="Resamples for --method bootstrap."),
+    borrow: str = typer.Option(
+        None, "--borrow",
+        help="Columns declaring --by groups similar (e.g. data,metric): each group gets "
+        "priors on its exponents and E from the other groups sharing their values.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file."),
 ) -> None:
@@ -46,12 +51,16 @@ def forecast_command(
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
     level_list = parse_list(levels, option="--levels", convert=float)
+    borrow_cols = parse_list(borrow, option="--borrow") or None
+    if borrow_cols and method == "bootstrap":
+        raise InputError("--borrow needs --method bayes (borrowing sets priors)")
     with progress_bar(f"forecasting with {law} ({method})") as update:
         update(0, 1)
         result = forecast(
             train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
             levels=level_list, method=method, axis=axis, bootstrap=bootstrap, seed=seed,
-            **({} if method == "bootstrap" else dict(chains=chains, warmup=warmup, samples=samples)),
+            **({} if method == "bootstrap" else dict(chains=chains, warmup=warmup, samples=samples,
+                                                     borrow=borrow_cols)),
         )
         update(1, 1)
     write_table(result.table, out)
