@@ -231,13 +231,12 @@ def similar_group_priors(
                          "similarity columns must be constant within each group")
     donors = posterior(data, law, x, y, by=by_cols, seed=seed, **sampler)
     keys = donors.groups[by_cols]
-    labels = (data.groupby(by_cols, dropna=False)[similar].first().astype(str)
-              .agg(" / ".join, axis=1).rename("_similar").reset_index())
-    label_of = keys.merge(labels, on=by_cols, how="left")["_similar"].to_numpy()
+    values = data.groupby(by_cols, dropna=False)[similar].first().astype(str).reset_index()
+    values = keys.merge(values, on=by_cols, how="left")[similar].to_numpy()
     out = {}
     for g, row in enumerate(keys.itertuples(index=False)):
-        others = np.arange(len(keys)) != g
-        out[group_key(tuple(row))] = borrowed_priors(donors, others & (label_of == label_of[g]))
+        same = (values == values[g]).all(axis=1) & (np.arange(len(keys)) != g)
+        out[group_key(tuple(row))] = borrowed_priors(donors, same)
     return out
 
 
