@@ -1,5 +1,7 @@
 """``lawfit forecast``: the command shape other tools rely on, and its errors."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -74,3 +76,15 @@ def test_bayes_default(files):
     pred = pd.read_csv(files / "pred.csv")
     assert len(pred) == 2 and (pred["lo_95"] < pred["median"]).all()
     assert (pred["median"] < pred["hi_95"]).all()
+
+
+@pytest.mark.slow
+def test_flagged_posteriors_are_listed_with_the_failing_site(files):
+    """40 draws cannot reach a bulk ESS of 100: the posterior is flagged, and the output
+    names it, its status and the site with the smallest ESS."""
+    result = _run(files, "--by", "fam", "--warmup", "20", "--samples", "20", "--chains", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-2].endswith("; 1 posterior(s) flagged by diagnostics")
+    assert re.fullmatch(r"  fam=x: (low_ess|not_mixed|divergent): .* at (E|A|B|alpha|beta|sigma|nu)",
+                        lines[-1])

@@ -10,6 +10,9 @@ from lawfit.bayes import forecast
 from lawfit.cli._common import console, guarded, parse_list, parse_mapping, progress_bar
 from lawfit.data import InputError, read_table, write_table
 
+#: Flagged posteriors listed after a forecast (the rest are counted).
+SHOW_FLAGGED = 5
+
 
 @guarded
 def forecast_command(
@@ -64,8 +67,15 @@ def forecast_command(
         )
         update(1, 1)
     write_table(result.table, out)
-    note = ""
-    if result.posterior is not None:
-        bad = result.posterior.groups[result.posterior.groups["status"] != "ok"]
-        note = f"; {len(bad)} posterior(s) flagged by diagnostics" if len(bad) else ""
-    console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False)
+    if result.posterior is None:  # the bootstrap
+        console.print(f"wrote {len(result.table)} forecasts to {out}", highlight=False, soft_wrap=True)
+        return
+    groups = result.posterior.groups
+    bad = groups[groups["status"] != "ok"]
+    note = f"; {len(bad)} posterior(s) flagged by diagnostics" if len(bad) else ""
+    console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False, soft_wrap=True)
+    for _, row in bad.head(SHOW_FLAGGED).iterrows():
+        key = ", ".join(f"{c}={row[c]}" for c in result.posterior.by) or "all rows"
+        console.print(f"  {key}: {row['status']}: {row['message']}", highlight=False, soft_wrap=True)
+    if len(bad) > SHOW_FLAGGED:
+        console.print(f"  ... and {len(bad) - SHOW_FLAGGED} more", highlight=False, soft_wrap=True)
