@@ -245,6 +245,8 @@ def test_borrow_gives_each_group_priors_from_its_similar_others():
         forecast(*args, at=at, by="family", borrow="N")
     with pytest.raises(lawfit.InputError, match=r"^borrow: borrowing between groups needs by"):
         forecast(*args, at=at, borrow="data")
+    with pytest.raises(lawfit.InputError, match=r"^borrow: .* needs method='bayes'"):
+        forecast(*args, at=at, by="family", borrow="data", method="bootstrap")
 
 
 @pytest.mark.slow

@@ -137,6 +137,8 @@ def forecast(
     mapping = _input_columns(law, x)
     targets = _targets(at, mapping, by_cols)
     rng = np.random.default_rng(seed)
+    if borrow is not None and method != "bayes":
+        raise InputError("borrow: borrowing sets priors, so it needs method='bayes'")
     if method == "bootstrap":
         samples = _bootstrap(data, law, mapping, y, by_cols, at, targets, bootstrap, seed, rng)
         return Forecast(_table(at, samples, levels), samples, Discrepancy())
