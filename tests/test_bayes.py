@@ -289,6 +289,21 @@ def test_bad_group_priors_are_named(frame, group_priors, needle):
                   method="laplace", group_priors=group_priors)
 
 
+@pytest.mark.parametrize(
+    "settings, needle",
+    [(dict(max_tree_depth=0), r"^max_tree_depth must be an integer from 1 to 15"),
+     (dict(max_tree_depth=16), r"^max_tree_depth"), (dict(max_tree_depth=8.5), r"^max_tree_depth"),
+     (dict(warmup=0), r"^warmup must be a positive integer"),
+     (dict(target_accept=1.0), r"^target_accept must be in \(0, 1\)")],
+)
+def test_bad_sampler_settings_are_named(frame, settings, needle):
+    with pytest.raises(lawfit.InputError, match=needle):
+        posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family", **settings)
+    with pytest.raises(lawfit.InputError, match=needle):
+        lawfit.bayes.hierarchical_posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss",
+                                            by="family", **settings)
+
+
 def test_discrepancy_growth_is_bounded():
     """Backtests whose misfit grows sharply toward the edge of the data (a -> 0) would drive
     lam without bound; the learned lam stays within LAM_MAX, so forecasts stay finite."""

@@ -61,6 +61,8 @@ def test_levels_option(files):
         (["--levels", "0.5,1.5"], "levels"),
         (["--by", "fam", "--borrow", "nope"], "borrow: column 'nope' not found"),
         (["--by", "fam", "--borrow", "fam", "--method", "bootstrap"], "--borrow needs"),
+        (["--max-tree-depth", "0"], "max_tree_depth must be an integer from 1 to 15"),
+        (["--target-accept", "1.5"], "target_accept must be in (0, 1)"),
     ],
 )
 def test_bad_input_exits_2_naming_it(files, extra, needle):

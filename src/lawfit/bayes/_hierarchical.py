@@ -374,7 +374,8 @@ def hierarchical_posterior(
         :attr:`Posterior.population` set.
     """
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
-    check_settings(law_, priors, chains, warmup, samples, target_accept, precision)
+    check_settings(law_, priors, chains, warmup, samples, target_accept, precision,
+                   max_tree_depth)
     pooled = _pooled(law_, pool)
     columns = _cluster_columns(pooled, cluster)
     if centred is None:

@@ -35,6 +35,8 @@ from lawfit.laws import get as get_law
 
 __all__ = ["Posterior", "posterior"]
 
+#: Deepest NUTS tree accepted (2^15 leapfrog steps per draw).
+MAX_TREE_DEPTH = 15
 _MAX_GRID = 512  # larger start grids (Hoffmann's 4,500) are replaced by Latin-hypercube starts
 
 
@@ -128,12 +130,16 @@ def _bucket(n: int) -> int:
     return max(8, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
 
 
-def check_settings(law: Law, priors, chains, warmup, samples, target_accept, precision) -> None:
+def check_settings(law: Law, priors, chains, warmup, samples, target_accept, precision,
+                   max_tree_depth) -> None:
     """Raise :class:`InputError` for sampler settings or priors :func:`posterior` rejects."""
     check_choice(precision, ("float32", "float64"), argument="precision")
     for name, value in (("chains", chains), ("warmup", warmup), ("samples", samples)):
         if not (isinstance(value, int) and value >= (2 if name == "samples" else 1)):
             raise InputError(f"{name} must be a positive integer; got {value!r}")
+    if not (isinstance(max_tree_depth, int) and 1 <= max_tree_depth <= MAX_TREE_DEPTH):
+        raise InputError(f"max_tree_depth must be an integer from 1 to {MAX_TREE_DEPTH} (at most "
+                         f"2^depth leapfrog steps per draw); got {max_tree_depth!r}")
     if not 0 < target_accept < 1:
         raise InputError(f"target_accept must be in (0, 1); got {target_accept!r}")
     check_priors(law, priors, argument="priors")
@@ -311,7 +317,8 @@ def posterior(
     """
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
     check_choice(method, ("nuts", "laplace"), argument="method")
-    check_settings(law_, priors, chains, warmup, samples, target_accept, precision)
+    check_settings(law_, priors, chains, warmup, samples, target_accept, precision,
+                   max_tree_depth)
     batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True,
                     group_priors=group_priors)
     n_groups, k = len(batch.index_of), len(law_.params)

@@ -30,6 +30,12 @@ def forecast_command(
     chains: int = typer.Option(4, "--chains", help="NUTS chains per posterior."),
     warmup: int = typer.Option(500, "--warmup", help="NUTS warm-up iterations."),
     samples: int = typer.Option(500, "--samples", help="NUTS draws per chain."),
+    max_tree_depth: int = typer.Option(
+        8, "--max-tree-depth",
+        help="NUTS tree depth limit; families with two or three sizes mix better at 10 "
+        "(with --warmup 1000).",
+    ),
+    target_accept: float = typer.Option(0.9, "--target-accept", help="NUTS target acceptance."),
     bootstrap: int = typer.Option(400, "--bootstrap", help="Resamples for --method bootstrap."),
     borrow: str = typer.Option(
         None, "--borrow",
@@ -63,6 +69,8 @@ def forecast_command(
             train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
             levels=level_list, method=method, axis=axis, bootstrap=bootstrap, seed=seed,
             **({} if method == "bootstrap" else dict(chains=chains, warmup=warmup, samples=samples,
+                                                     max_tree_depth=max_tree_depth,
+                                                     target_accept=target_accept,
                                                      borrow=borrow_cols)),
         )
         update(1, 1)
