@@ -9,19 +9,18 @@
     discrepancy), the Huber bootstrap, and the hierarchical model (exponents pooled across
     families, E among families sharing data and metric) with the same discrepancy.
 (c) Borrowing: families with >= ``--min-sizes`` sizes (default 3), fitted from their two
-    smallest models only, forecast every larger model: spec priors vs empirical-Bayes priors
-    from the other families' posteriors (all their models) - exponents borrowed from every
-    other family, from those evaluated on the same metric(s), or from those on the same data
-    and metric (E from the same data and metric), or exponents and E from those on the same
-    corpus, deduplicated or not, and metric (pythia's pile and pile-deduped suites) - vs the
-    hierarchical model
-    (exponents pooled per metric, E per data and metric), and the ceiling no borrowing can
-    beat: the family's own posterior from all its models as its prior ("oracle", not
-    available in practice). The discrepancy is (b)'s (or ``--discrepancy tau0,kappa,lam``
-    when (b) is not run: two sizes per family are too few to learn one).
+    smallest models only, forecast every larger model. Two sizes leave no backtest, so alone
+    a family gets no discrepancy (naive); borrowed, each family gets the discrepancy learned
+    from the other families' backtests (all their models, itself left out). With it: spec
+    priors vs empirical-Bayes priors from the other families' posteriors (all their models) -
+    exponents borrowed from every other family, from those evaluated on the same metric(s),
+    or from those on the same data and metric (E from the same data and metric), or exponents
+    and E from those on the same corpus, deduplicated or not, and metric (pythia's pile and
+    pile-deduped suites) - vs the hierarchical model (exponents pooled per metric, E per data
+    and metric), and the ceiling no prior borrowing can beat: the family's own posterior from
+    all its models as its prior ("oracle", not available in practice).
 
-Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--discrepancy T,K,L]
-[--min-sizes 3]``.
+Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--min-sizes 3]``.
 """
 
 from __future__ import annotations
@@ -35,10 +34,10 @@ import pandas as pd
 import lawfit
 from lawfit import Prior
 from lawfit.bayes import (
-    Discrepancy,
     borrowed_priors,
     forecast,
     hierarchical_posterior,
+    learn_discrepancy,
     posterior,
     predictive,
 )
@@ -168,14 +167,17 @@ def own_priors(post, family, params=("alpha", "beta", "E")):
     return {p: Prior("lognormal", float(v.mean()), float(v.std())) for p, v in logs.items()}
 
 
-def borrowing(sampler, disc, min_sizes):
-    """Families with >= ``min_sizes`` sizes, each fitted from its two smallest models: spec
-    priors, empirical-Bayes priors from the other families' posteriors (all their models;
-    exponents from every other family, from those on the same metric, or from those on the
-    same data and metric, E from those on the same data and metric; or both from those on
-    the same corpus and metric), the hierarchical model (the other families' data in it),
-    and the family's own full posterior (the ceiling). Then each rule against the spec's
-    priors on the families it borrows for."""
+def borrowing(sampler, min_sizes):
+    """Families with >= ``min_sizes`` sizes, each fitted from its two smallest models. Two
+    sizes leave no backtest, so a family alone gets no discrepancy (the naive row); borrowed
+    from the other families, it gets theirs, learned from their backtests (all their models,
+    the family itself left out). On top of that: spec priors, empirical-Bayes priors from the
+    other families' posteriors (all their models; exponents from every other family, from
+    those on the same metric, or from those on the same data and metric, E from those on the
+    same data and metric; or both from those on the same corpus and metric), the hierarchical
+    model (the other families' data in it), and the family's own full posterior (the
+    ceiling). Then each prior rule against the spec's priors on the families it borrows
+    for."""
     df = colpret_families()
     sizes = df.groupby("family")["N"].nunique()
     fams = sorted(sizes[sizes >= min_sizes].index)
@@ -185,8 +187,19 @@ def borrowing(sampler, disc, min_sizes):
     test = df[scarce & (rank > 2)].reset_index(drop=True)
     at = test[["family", "N", "D"]]
     t0 = time.time()
-    donors = posterior(thin(df), "chinchilla", X, "loss", by="family", **sampler)
+    everything = forecast(thin(df), "chinchilla", X, "loss", at=at, by="family", axis="N",
+                          **sampler)
+    donors = everything.posterior
     print_status(f"donor posteriors, every family and model ({time.time() - t0:.0f} s)", donors)
+    t0 = time.time()
+    backtest_family = everything.backtests["family"].to_numpy()
+    others_disc = {fam: learn_discrepancy([b for b, f in zip(everything.backtest_draws,
+                                                             backtest_family, strict=True)
+                                           if f != fam]) for fam in fams}
+    print(f"  discrepancies learned from the other families' backtests ({time.time() - t0:.0f}"
+          " s): tau0, kappa, lam from " + ", ".join(
+              f"{min(d[i] for d in others_disc.values()):.3f}-"
+              f"{max(d[i] for d in others_disc.values()):.3f}" for i in range(3)), flush=True)
     info = df.groupby("family")[["metrics", "similar", "corpus"]].first()
     family = donors.groups["family"]
     rules = {"all": {}, "metric": {}, "data": {}, "corpus": {}, "oracle": {}}
@@ -216,17 +229,21 @@ def borrowing(sampler, disc, min_sizes):
              dict(group_priors=rules["oracle"])))
     for arm, short, kw in arms:
         t0 = time.time()
-        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=disc,
+        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=False,
                       **kw, **sampler)
-        out.append(report(fc.samples, test, arm, time.time() - t0))
-        per_family[short] = family_are(fc.samples, test)
-        samples[short] = fc.samples
+        if short == "spec":
+            out.append(report(fc.samples, test, "alone: spec priors, no discrepancy (naive)"))
+            per_family["naive"] = family_are(fc.samples, test)
+        draws = with_discrepancies(fc.posterior, at, others_disc)
+        out.append(report(draws, test, arm, time.time() - t0))
+        per_family[short] = family_are(draws, test)
+        samples[short] = draws
     others = thin(df[~scarce])  # empty when every family is scarce (min_sizes 3)
     t0 = time.time()
     hier = hierarchical_posterior(
         pd.concat([train, others]), "chinchilla", X, "loss", by="family",
         cluster={"alpha": METRIC, "beta": METRIC, "E": SIMILAR}, **joint(sampler))
-    draws = predictive(hier, at, disc)
+    draws = with_discrepancies(hier, at, others_disc)
     out.append(report(draws, test, "hierarchical (per-metric populations)", time.time() - t0))
     per_family["hierarchical"] = family_are(draws, test)
     print_status("hierarchical posterior (c)", hier)
@@ -236,6 +253,16 @@ def borrowing(sampler, disc, min_sizes):
     show("(c) on the families each rule borrows for (exponents), spec priors vs borrowed",
          where_borrowed(rules, samples, per_family, test))
     return table
+
+
+def with_discrepancies(post, at, discrepancies):
+    """Predictive draws at ``at``, each family's rows with its own discrepancy."""
+    out = None
+    for i, (fam, rows) in enumerate(at.groupby("family").indices.items()):
+        draws = predictive(post, at.iloc[rows], discrepancies[fam], rng=i)
+        out = np.zeros((len(at), draws.shape[1])) if out is None else out
+        out[rows] = draws
+    return out
 
 
 def where_borrowed(rules, samples, per_family, test):
@@ -265,8 +292,6 @@ def main():
     ap.add_argument("--only", default="a,b,c")
     ap.add_argument("--min-sizes", type=int, default=3,
                     help="(c): families with at least this many model sizes")
-    ap.add_argument("--discrepancy", default=None,
-                    help="tau0,kappa,lam for (c) when (b) is not run")
     args = ap.parse_args()
     n = 300 if args.quick else 500
     sampler = dict(warmup=n, samples=n, target_accept=0.95)
@@ -274,15 +299,10 @@ def main():
     parts = args.only.split(",")
     if "a" in parts:
         chinchilla(sampler)
-    disc = None
-    if args.discrepancy:
-        disc = Discrepancy(*map(float, args.discrepancy.split(",")))
     if "b" in parts:
-        disc = colpret(sampler)
+        colpret(sampler)
     if "c" in parts:
-        if disc is None:
-            raise SystemExit("(c) needs (b)'s discrepancy: add b to --only or pass --discrepancy")
-        borrowing(sampler, disc, args.min_sizes)
+        borrowing(sampler, args.min_sizes)
     print(f"\ntotal {time.time() - t0:.0f}s")
 
 

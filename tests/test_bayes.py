@@ -17,6 +17,7 @@ from lawfit.bayes import (
     forecast,
     hyper,
     interval_columns,
+    learn_discrepancy,
     natural,
     posterior,
     potential,
@@ -199,6 +200,18 @@ def test_forecast_table_shape_and_intervals(fc, frame):
     assert np.median(np.abs(t["median"] - truth) / truth) < 0.02
     assert fc.samples.shape[0] == len(at)
     assert len(fc.backtests) >= 2 and fc.discrepancy.tau0 > 0
+
+
+@pytest.mark.slow
+def test_backtest_draws_relearn_the_discrepancy(fc):
+    # the kept backtests give back the forecast's discrepancy; a subset (one family's: the
+    # other families' discrepancy for a family without backtests of its own) gives another
+    assert len(fc.backtest_draws) == len(fc.backtests)
+    assert set(fc.backtests["family"]) == {"a", "b"}
+    assert learn_discrepancy(list(fc.backtest_draws)) == fc.discrepancy
+    only_b = [b for b, f in zip(fc.backtest_draws, fc.backtests["family"], strict=True) if f == "b"]
+    assert 0 < len(only_b) < len(fc.backtest_draws)
+    assert learn_discrepancy(only_b) != fc.discrepancy
 
 
 @pytest.mark.slow

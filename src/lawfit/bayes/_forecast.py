@@ -60,8 +60,12 @@ class Forecast:
         samples: (n_targets, M) predictive draws of log loss (what the table summarises).
         discrepancy: the learned :class:`Discrepancy` (zeros without one).
         posterior: the final posteriors (None for the bootstrap).
-        backtests: one row per backtest: group, cut (log10 of the axis), points fitted and
-            scored, the posterior's status.
+        backtests: one row per backtest: the group's ``by`` columns, group (its index), cut
+            (log10 of the axis), points fitted and scored, the posterior's status.
+        backtest_draws: one :class:`Backtest` per row of ``backtests`` (its draws and scored
+            points), to learn a discrepancy from a subset of them, e.g. from the other groups
+            only: ``learn_discrepancy([b for b, keep in zip(fc.backtest_draws, mask) if
+            keep])``.
     """
 
     table: pd.DataFrame
@@ -69,6 +73,7 @@ class Forecast:
     discrepancy: Discrepancy
     posterior: Posterior | None = field(default=None, repr=False)
     backtests: pd.DataFrame | None = field(default=None, repr=False)
+    backtest_draws: tuple[Backtest, ...] = field(default=(), repr=False)
 
 
 def _axis_values(law: Law, x: dict, axis: str) -> np.ndarray:
@@ -170,6 +175,7 @@ def forecast(
                 plans.append((g, cut, score_idx))
     combined = pd.concat(pieces, ignore_index=True)
     keys = [group_key(k) for k in groups]
+    group_values = [k if isinstance(k, tuple) else (k,) for k in groups]
     unknown = set(group_priors or {}) - set(keys)
     if unknown:
         raise InputError(f"group_priors: groups not in the data: {sorted(map(str, unknown))[:5]}")
@@ -192,14 +198,17 @@ def forecast(
             a = signed_distance(post.box[final[g]], xs, law.inputs)
             sigma, df = (post.draws[k][i].reshape(-1) for k in ("sigma", "df"))
             tests.append(Backtest(mu, sigma, df, obs[idx], d, a))
-            rows.append(dict(group=g, cut=cut, n_fit=int(post.groups["n_points"][i]),
-                             n_scored=len(idx), status=post.groups["status"][i]))
+            rows.append(dict(zip(by_cols, group_values[g], strict=True), group=g, cut=cut,
+                             n_fit=int(post.groups["n_points"][i]), n_scored=len(idx),
+                             status=post.groups["status"][i]))
         disc = learn_discrepancy(tests)
 
     final_post = _subset(post, [final[g] for g in range(len(groups))], by_cols, groups)
     samples = predictive(final_post, at, disc, per_draw=per_draw, rng=rng, targets=targets)
-    backtests = pd.DataFrame(rows, columns=["group", "cut", "n_fit", "n_scored", "status"])
-    return Forecast(_table(at, samples, levels), samples, disc, final_post, backtests)
+    backtests = pd.DataFrame(
+        rows, columns=[*by_cols, "group", "cut", "n_fit", "n_scored", "status"])
+    return Forecast(_table(at, samples, levels), samples, disc, final_post, backtests,
+                    tuple(tests) if learn else ())
 
 
 def similar_group_priors(
