@@ -331,3 +331,24 @@ def test_discrepancy_growth_is_bounded():
     disc = learn_discrepancy([test])
     assert LAM_MAX - 0.1 < disc.lam <= LAM_MAX
     assert np.isfinite(disc.scale(3.0, 3.0))
+
+
+def test_discrepancy_recovers_a_known_growth():
+    """Backtests whose misfit is N(0, 0.02 + 0.05 d): the learned (tau0, kappa) recover it;
+    zero-weight backtests (as in the padding to a compiled shape) change nothing."""
+    from lawfit.bayes import Backtest, learn_discrepancy
+
+    rng = np.random.default_rng(1)
+    tests = []
+    for _ in range(12):
+        d = rng.uniform(0.0, 2.0, 60)
+        y = (0.02 + 0.05 * d) * rng.standard_normal(60)
+        tests.append(Backtest(mu=np.zeros((50, 60)), sigma=np.full(50, 1e-4),
+                              df=np.full(50, 1e3), y=y, d=d, a=-d))
+    disc = learn_discrepancy(tests)
+    assert abs(disc.tau0 - 0.02) < 0.01 and abs(disc.kappa - 0.05) < 0.015
+    assert abs(disc.lam) < 0.3 and disc.score > disc.score_none
+    junk = Backtest(mu=np.ones((50, 60)), sigma=np.full(50, 1e-4), df=np.full(50, 1e3),
+                    y=np.zeros(60), d=np.zeros(60), a=np.zeros(60))
+    padded = learn_discrepancy([*tests, junk, junk], weights=[1.0] * 12 + [0.0, 0.0])
+    np.testing.assert_allclose(padded[:3], disc[:3], rtol=1e-6, atol=1e-9)

@@ -31,6 +31,11 @@ __all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_di
 
 #: Largest |lam| (per decade) the discrepancy learns.
 LAM_MAX = 2.0
+#: L-BFGS evaluations per start when learning the discrepancy.
+MAX_STEPS = 500
+#: Backtests are padded to a multiple of this (zero weight), so that learning from a few
+#: more or fewer (e.g. leaving one group's out) reuses the compiled search.
+BUCKET = 16
 
 
 class Discrepancy(NamedTuple):
@@ -106,30 +111,43 @@ def learn_discrepancy(
         arrays["d"].append(b.d[take])
         arrays["a"].append(b.a[take])
         arrays["w"].append(np.concatenate([np.full(len(js), w / len(js)), np.zeros(pad)]))
+    pad = -len(backtests) % BUCKET  # zero-weight copies: fewer distinct shapes to compile
+    for k, v in arrays.items():
+        v.extend([np.zeros_like(v[0]) if k == "w" else v[0]] * pad)
+    starts = [[math.log(tau0), math.log(kappa), 0.0]
+              for tau0 in (1e-3, 1e-2, 5e-2) for kappa in (1e-3, 3e-2)]
     with jax.enable_x64(True):
         arr = {k: jnp.asarray(np.stack(v), jnp.float64) for k, v in arrays.items()}
-        arr["w"] = arr["w"] / jnp.sum(arr["w"])
-
-        def score(theta):
-            tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), _bounded_lam(theta[2])
-            tau = (tau0 + kappa * arr["d"]) * jnp.exp(lam * arr["a"])  # (B, n)
-            scale = jnp.sqrt(arr["sigma"][:, :, None] ** 2 + tau[:, None, :] ** 2)
-            lp = _log_student_t(arr["y"][:, None, :], arr["mu"], scale, arr["df"][:, :, None])
-            lp = logsumexp(lp, axis=1) - jnp.log(s_max)  # (B, n)
-            return jnp.sum(arr["w"] * lp)
-
-        best_theta, best = None, -np.inf
-        for tau0 in (1e-3, 1e-2, 5e-2):
-            for kappa in (1e-3, 3e-2):
-                theta = _maximise(score, jnp.array([math.log(tau0), math.log(kappa), 0.0]))
-                value = float(score(theta))
-                if np.isfinite(value) and value > best:
-                    best_theta, best = np.asarray(theta), value
-        none = float(score(jnp.array([-40.0, -40.0, 0.0])))
+        thetas, scores, none = (np.asarray(v) for v in _best_discrepancy(jnp.asarray(starts), arr))
+    scores = np.where(np.isfinite(scores), scores, -np.inf)
+    best = int(np.argmax(scores))  # the first start wins ties, as in a loop over starts
+    theta = thetas[best]
     return Discrepancy(
-        float(np.exp(best_theta[0])), float(np.exp(best_theta[1])),
-        float(_bounded_lam(best_theta[2])), best, none,
+        float(np.exp(theta[0])), float(np.exp(theta[1])),
+        float(_bounded_lam(theta[2])), float(scores[best]), float(none),
     )
+
+
+def _score(theta, arr):
+    """Mean log predictive score of the backtests ``arr`` with the discrepancy ``theta``
+    (log tau0, log kappa, unbounded lam)."""
+    w = arr["w"] / jnp.sum(arr["w"])
+    tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), _bounded_lam(theta[2])
+    tau = (tau0 + kappa * arr["d"]) * jnp.exp(lam * arr["a"])  # (B, n)
+    scale = jnp.sqrt(arr["sigma"][:, :, None] ** 2 + tau[:, None, :] ** 2)
+    lp = _log_student_t(arr["y"][:, None, :], arr["mu"], scale, arr["df"][:, :, None])
+    lp = logsumexp(lp, axis=1) - jnp.log(arr["mu"].shape[1])  # (B, n)
+    return jnp.sum(w * lp)
+
+
+@jax.jit
+def _best_discrepancy(starts, arr):
+    """From each start, argmax of the score by L-BFGS (the posterior-mode search of
+    :mod:`lawfit.bayes._laplace`, on minus the score); the scores there, and the score with
+    no discrepancy. Compiled once per shape of ``arr``: numbers are leaves."""
+    thetas = jax.vmap(lambda t0: minimise(lambda t: -_score(t, arr), t0, MAX_STEPS)[0])(starts)
+    scores = jax.vmap(_score, in_axes=(0, None))(thetas, arr)
+    return thetas, scores, _score(jnp.array([-40.0, -40.0, 0.0]), arr)
 
 
 def _bounded_lam(theta):
@@ -137,9 +155,3 @@ def _bounded_lam(theta):
     (a <= 0) only, so nothing there stops lam from growing without bound and blowing up tau
     beyond the data; the bound caps the growth at e^LAM_MAX per decade."""
     return LAM_MAX * jnp.tanh(theta / LAM_MAX)
-
-
-def _maximise(score, theta0, steps: int = 500):
-    """argmax of ``score`` by L-BFGS from ``theta0`` (the posterior-mode search of
-    :mod:`lawfit.bayes._laplace`, on minus the score)."""
-    return jax.jit(lambda t0: minimise(lambda t: -score(t), t0, steps)[0])(theta0)
