@@ -352,3 +352,29 @@ def test_discrepancy_recovers_a_known_growth():
                     y=np.zeros(60), d=np.zeros(60), a=np.zeros(60))
     padded = learn_discrepancy([*tests, junk, junk], weights=[1.0] * 12 + [0.0, 0.0])
     np.testing.assert_allclose(padded[:3], disc[:3], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_a_two_size_family_borrows_the_discrepancy():
+    """Two sizes leave no backtest, so a family alone gets no discrepancy; forecast with a
+    finished family, it gets the one learned from that family's backtests (README table (c)
+    measures what this does on ColPret)."""
+    def family(seed, sizes, name):
+        n, d = np.meshgrid(sizes, (1e9, 3e9, 1e10, 3e10, 1e11))
+        f = simulate("chinchilla", TRUE, {"N": n, "D": d}, noise=0.005, seed=seed, y="loss")
+        # the law's misfit grows with scale, so the backtests learn a discrepancy
+        return f.assign(loss=f["loss"] + 0.02 * np.log10(f["N"] / 1e7) ** 2, family=name)
+
+    finished = family(1, (1e7, 3e7, 1e8, 3e8, 1e9, 3e9), "a")
+    scarce = family(3, (1e7, 3e7), "c")
+    at = pd.DataFrame({"family": "c", "N": [1e9, 3e9], "D": [1e11, 1e11]})
+    x = {"N": "N", "D": "D"}
+    alone = forecast(scarce, "chinchilla", x, "loss", at=at, by="family", axis="N", **SMALL)
+    both = forecast(pd.concat([finished, scarce]), "chinchilla", x, "loss", at=at,
+                    by="family", axis="N", **SMALL)
+    assert alone.discrepancy == lawfit.bayes.Discrepancy() and alone.backtests.empty
+    assert set(both.backtests["family"]) == {"a"} and both.discrepancy.kappa > 0
+    assert both.discrepancy.score > both.discrepancy.score_none
+    width = {k: (f.table["hi_95"] - f.table["lo_95"]).to_numpy() for k, f in
+             (("alone", alone), ("both", both))}
+    assert (width["both"] > width["alone"]).all()
