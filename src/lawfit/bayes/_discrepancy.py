@@ -111,9 +111,9 @@ def learn_discrepancy(
         arrays["d"].append(b.d[take])
         arrays["a"].append(b.a[take])
         arrays["w"].append(np.concatenate([np.full(len(js), w / len(js)), np.zeros(pad)]))
-    pad = -len(backtests) % BUCKET  # zero-weight copies: fewer distinct shapes to compile
+    extra = -len(backtests) % BUCKET  # zero-weight copies: fewer distinct shapes to compile
     for k, v in arrays.items():
-        v.extend([np.zeros_like(v[0]) if k == "w" else v[0]] * pad)
+        v.extend([np.zeros_like(v[0]) if k == "w" else v[0]] * extra)
     starts = [[math.log(tau0), math.log(kappa), 0.0]
               for tau0 in (1e-3, 1e-2, 5e-2) for kappa in (1e-3, 3e-2)]
     with jax.enable_x64(True):
