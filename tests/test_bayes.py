@@ -1,6 +1,7 @@
 """Bayesian fits: the model from a law spec, batched NUTS, diagnostics, forecasts."""
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -369,9 +370,13 @@ def test_a_two_size_family_borrows_the_discrepancy():
     scarce = family(3, (1e7, 3e7), "c")
     at = pd.DataFrame({"family": "c", "N": [1e9, 3e9], "D": [1e11, 1e11]})
     x = {"N": "N", "D": "D"}
-    alone = forecast(scarce, "chinchilla", x, "loss", at=at, by="family", axis="N", **SMALL)
-    both = forecast(pd.concat([finished, scarce]), "chinchilla", x, "loss", at=at,
-                    by="family", axis="N", **SMALL)
+    with pytest.warns(lawfit.bayes.NoBacktestWarning, match="no backtest"):
+        alone = forecast(scarce, "chinchilla", x, "loss", at=at, by="family", axis="N",
+                         **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lawfit.bayes.NoBacktestWarning)
+        both = forecast(pd.concat([finished, scarce]), "chinchilla", x, "loss", at=at,
+                        by="family", axis="N", **SMALL)
     assert alone.discrepancy == lawfit.bayes.Discrepancy() and alone.backtests.empty
     assert set(both.backtests["family"]) == {"a"} and both.discrepancy.kappa > 0
     assert both.discrepancy.score > both.discrepancy.score_none

@@ -78,6 +78,21 @@ def test_bayes_default(files):
     pred = pd.read_csv(files / "pred.csv")
     assert len(pred) == 2 and (pred["lo_95"] < pred["median"]).all()
     assert (pred["median"] < pred["hi_95"]).all()
+    assert re.search(r"kappa \S+ per decade, lam \S+ \(from [1-9]\d* backtests\)", result.output)
+    assert "no backtest" not in result.output
+
+
+@pytest.mark.slow
+def test_two_sizes_alone_warn_of_no_discrepancy(files, tmp_path):
+    """A family with two sizes leaves no backtest: the forecast says its intervals have no
+    discrepancy term, instead of handing back overconfident intervals silently."""
+    train = pd.read_csv(files / "train.csv")
+    train[train["params"] <= 3e7].to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "at.csv").write_text((files / "at.csv").read_text())
+    result = _run(tmp_path, "--warmup", "150", "--samples", "150", "--chains", "2")
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "no backtest" in result.output
+    assert "(from 0 backtests)" in result.output
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from lawfit.bayes._diagnostics import SampleStatus, diagnose
 from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
 from lawfit.bayes._forecast import (
     Forecast,
+    NoBacktestWarning,
     forecast,
     forecast_table,
     interval_columns,
@@ -30,6 +31,7 @@ __all__ = [
     "Forecast",
     "Hyper",
     "Laplace",
+    "NoBacktestWarning",
     "Population",
     "Posterior",
     "SampleStatus",

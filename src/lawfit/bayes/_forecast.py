@@ -12,6 +12,7 @@ Hoffmann / Besiroglu et al. recipe made predictive.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,7 @@ from lawfit.laws import get as get_law
 
 __all__ = [
     "Forecast",
+    "NoBacktestWarning",
     "forecast",
     "forecast_table",
     "interval_columns",
@@ -38,6 +40,11 @@ __all__ = [
 ]
 
 LEVELS = (0.5, 0.8, 0.95)
+
+
+class NoBacktestWarning(UserWarning):
+    """Issued by :func:`forecast` when the training data leave no backtest, so the forecast
+    has no discrepancy term and its intervals will be too narrow beyond the data."""
 
 
 def interval_columns(levels: Sequence[float]) -> list[str]:
@@ -201,6 +208,15 @@ def forecast(
             rows.append(dict(zip(by_cols, group_values[g], strict=True), group=g, cut=cut,
                              n_fit=int(post.groups["n_points"][i]), n_scored=len(idx),
                              status=post.groups["status"][i]))
+        if not tests:
+            warnings.warn(NoBacktestWarning(
+                "forecast: the training data leave no backtest (each needs points below a cut "
+                f"with every input varied, at least {len(law.params) + 2}, and points in the "
+                "decade above it; e.g. a group with only two sizes), so the intervals have no "
+                "discrepancy term and will be too narrow beyond the data: forecast together "
+                "with finished groups (by=, CLI --by), whose backtests then set it, or pass "
+                "discrepancy= learned from them (learn_discrepancy over their "
+                "Forecast.backtest_draws)"), stacklevel=2)
         disc = learn_discrepancy(tests)
 
     final_post = _subset(post, [final[g] for g in range(len(groups))], by_cols, groups)

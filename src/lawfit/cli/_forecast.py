@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from lawfit.bayes import forecast
-from lawfit.cli._common import console, guarded, parse_list, parse_mapping, progress_bar
+from lawfit.bayes import NoBacktestWarning, forecast
+from lawfit.cli._common import (
+    console,
+    error_console,
+    guarded,
+    parse_list,
+    parse_mapping,
+    progress_bar,
+)
 from lawfit.data import InputError, read_table, write_table
 
 #: Flagged posteriors listed after a forecast (the rest are counted).
@@ -63,7 +72,9 @@ def forecast_command(
     borrow_cols = parse_list(borrow, option="--borrow") or None
     if borrow_cols and method == "bootstrap":
         raise InputError("--borrow needs --method bayes (borrowing sets priors)")
-    with progress_bar(f"forecasting with {law} ({method})") as update:
+    with progress_bar(f"forecasting with {law} ({method})") as update, \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoBacktestWarning)
         update(0, 1)
         result = forecast(
             train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
@@ -74,6 +85,12 @@ def forecast_command(
                                                      borrow=borrow_cols)),
         )
         update(1, 1)
+    for item in caught:
+        if issubclass(item.category, NoBacktestWarning):
+            error_console.print(f"[yellow]warning:[/] {escape(str(item.message))}",
+                                highlight=False, soft_wrap=True)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     write_table(result.table, out)
     if result.posterior is None:  # the bootstrap
         console.print(f"wrote {len(result.table)} forecasts to {out}", highlight=False, soft_wrap=True)
@@ -87,3 +104,7 @@ def forecast_command(
         console.print(f"  {key}: {row['status']}: {row['message']}", highlight=False, soft_wrap=True)
     if len(bad) > SHOW_FLAGGED:
         console.print(f"  ... and {len(bad) - SHOW_FLAGGED} more", highlight=False, soft_wrap=True)
+    disc = result.discrepancy
+    console.print(f"discrepancy sd (tau0 + kappa d) exp(lam a): tau0 {disc.tau0:.3g}, kappa "
+                  f"{disc.kappa:.3g} per decade, lam {disc.lam:.3g} "
+                  f"(from {len(result.backtests)} backtests)", highlight=False, soft_wrap=True)
