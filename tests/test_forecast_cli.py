@@ -102,6 +102,7 @@ def test_flagged_posteriors_are_listed_with_the_failing_site(files):
     result = _run(files, "--by", "fam", "--warmup", "20", "--samples", "20", "--chains", "2")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[-2].endswith("; 1 posterior(s) flagged by diagnostics")
+    assert lines[-3].endswith("; 1 posterior(s) flagged by diagnostics")
     assert re.fullmatch(r"  fam=x: (low_ess|not_mixed|divergent): .* at (E|A|B|alpha|beta|sigma|nu)",
-                        lines[-1])
+                        lines[-2])
+    assert lines[-1].startswith("discrepancy sd")
