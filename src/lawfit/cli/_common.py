@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 
 import typer
@@ -22,6 +23,7 @@ __all__ = [
     "parse_list",
     "parse_mapping",
     "progress_bar",
+    "shown_warnings",
 ]
 
 console = Console()
@@ -92,3 +94,18 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextlib.contextmanager
+def shown_warnings(category: type[Warning]) -> Iterator[None]:
+    """Warnings of ``category`` raised inside, printed as ``warning: ...`` lines on stderr
+    once the block completes (every one, not only the first); other warnings pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield
+    for item in caught:
+        if issubclass(item.category, category):
+            error_console.print(f"[yellow]warning:[/] {escape(str(item.message))}",
+                                highlight=False, soft_wrap=True)
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import typer
@@ -16,6 +15,7 @@ from lawfit.cli._common import (
     parse_list,
     parse_mapping,
     progress_bar,
+    shown_warnings,
 )
 from lawfit.data import InputError, read_table, write_table
 from lawfit.fit import fit as fit_frame
@@ -82,8 +82,7 @@ def fit_command(
     if partial is not None and partial.exists():
         console.print(f"resuming from {partial}", highlight=False)
     try:
-        with progress_bar(f"fitting {law}") as update, warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", IllConditionedWarning)
+        with shown_warnings(IllConditionedWarning), progress_bar(f"fitting {law}") as update:
             result = fit_frame(
                 frame,
                 law,
@@ -112,13 +111,6 @@ def fit_command(
             )
             raise typer.Exit(code=130) from None
         raise
-    for item in caught:
-        if issubclass(item.category, IllConditionedWarning):
-            error_console.print(
-                f"[yellow]warning:[/] {escape(str(item.message))}", highlight=False, soft_wrap=True
-            )
-        else:
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     write_table(result.params, out)
     if partial is not None and partial.exists():
         os.remove(partial)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from lawfit.bayes import NoBacktestWarning, forecast
 from lawfit.cli._common import (
     console,
-    error_console,
     guarded,
     parse_list,
     parse_mapping,
     progress_bar,
+    shown_warnings,
 )
 from lawfit.data import InputError, read_table, write_table
 
@@ -72,9 +70,8 @@ def forecast_command(
     borrow_cols = parse_list(borrow, option="--borrow") or None
     if borrow_cols and method == "bootstrap":
         raise InputError("--borrow needs --method bayes (borrowing sets priors)")
-    with progress_bar(f"forecasting with {law} ({method})") as update, \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NoBacktestWarning)
+    with shown_warnings(NoBacktestWarning), \
+            progress_bar(f"forecasting with {law} ({method})") as update:
         update(0, 1)
         result = forecast(
             train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
@@ -85,12 +82,6 @@ def forecast_command(
                                                      borrow=borrow_cols)),
         )
         update(1, 1)
-    for item in caught:
-        if issubclass(item.category, NoBacktestWarning):
-            error_console.print(f"[yellow]warning:[/] {escape(str(item.message))}",
-                                highlight=False, soft_wrap=True)
-        else:
-            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     write_table(result.table, out)
     if result.posterior is None:  # the bootstrap
         console.print(f"wrote {len(result.table)} forecasts to {out}", highlight=False, soft_wrap=True)
