@@ -28,7 +28,7 @@ from scipy.optimize import minimize  # noqa: E402
 
 import lawfit  # noqa: E402
 from lawfit import laws  # noqa: E402
-from lawfit.fit import LBFGS, LevenbergMarquardt, fit_batch  # noqa: E402
+from lawfit.fitting import LBFGS, LevenbergMarquardt, fit_batch  # noqa: E402
 
 DELTA = 1e-3
 

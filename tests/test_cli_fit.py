@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from lawfit.cli import _fit as cli_fit
 from lawfit.cli import app
-from lawfit.fit import _api
+from lawfit.fitting import _api
 
 FIT = ["--law", "power_law", "--x", "x=size", "--y", "loss", "--loss", "log-mse", "--starts", "4"]
 

@@ -13,7 +13,7 @@ import lawfit
 from lawfit.cli import app
 from lawfit.data import InputError
 from lawfit.evaluate import COLPRET_START, DATABLATIONS, designs, estimate, leaderboard
-from lawfit.fit import LevenbergMarquardt
+from lawfit.fitting import LevenbergMarquardt
 
 # ---------------------------------------------------------------------------------------
 # An independent reference: ColPret's fit (scipy curve_fit, trf) and data selection.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lawfit import laws
-from lawfit.fit import MSE, HuberLog, fit_params
+from lawfit.fitting import MSE, HuberLog, fit_params
 
 X = np.logspace(6, 11, 14)
 Y = (1.5 + 40.0 * X**-0.2) * np.exp(2e-3 * np.random.default_rng(3).standard_normal(14))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import lawfit
 from lawfit.data import read_table, write_table
-from lawfit.fit._diagnostics import IllConditionedWarning
+from lawfit.fitting._diagnostics import IllConditionedWarning
 
 FAST = settings(max_examples=12, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -15,8 +15,8 @@ import pytest
 import lawfit
 from lawfit import InputError, Law, Param
 from lawfit.data import read_table, write_table
-from lawfit.fit import _api
-from lawfit.fit._diagnostics import IllConditionedWarning
+from lawfit.fitting import _api
+from lawfit.fitting._diagnostics import IllConditionedWarning
 
 POWER = dict(E=1.5, A=50.0, alpha=0.2)
 ONE_START = np.array([[1.0, 30.0, 0.3]])  # power_law (E, A, alpha): one start, one LM run
@@ -174,8 +174,8 @@ def test_singular_batch_is_a_status_with_a_flat_direction(one_group):
     """fit_batch on a constant input (E and A x^-alpha are one number): the Gauss-Newton
     matrix is singular; the kernel still returns finite parameters and a status, and the
     diagnostics report the flat direction."""
-    from lawfit.fit import LevenbergMarquardt, LogMSE, fit_batch
-    from lawfit.fit._diagnostics import MAX_CONDITION, diagnose, warning_messages
+    from lawfit.fitting import LevenbergMarquardt, LogMSE, fit_batch
+    from lawfit.fitting._diagnostics import MAX_CONDITION, diagnose, warning_messages
 
     law = lawfit.laws.get("power_law")
     x = {"x": np.full((1, 8), 1e8)}

@@ -14,7 +14,7 @@ SCRIPT = textwrap.dedent(
     import json, jax, numpy as np
     jax.config.update("jax_enable_x64", True)
     from lawfit import laws
-    from lawfit.fit import fit_batch, LBFGS
+    from lawfit.fitting import fit_batch, LBFGS
     rng = np.random.default_rng(0)
     x = np.logspace(6, 11, 16)
     y = np.stack([(1.5 + 40.0 * x**-0.2) * (1 + 0.01 * g) * np.exp(1e-3 * rng.standard_normal(16))

@@ -11,7 +11,7 @@ import pytest
 import lawfit
 from lawfit import laws
 from lawfit.evaluate import simulate
-from lawfit.fit import (
+from lawfit.fitting import (
     LBFGS,
     HuberLog,
     LevenbergMarquardt,
@@ -23,7 +23,7 @@ from lawfit.fit import (
     minimise,
     solve_tasks,
 )
-from lawfit.fit._problem import encode_inputs
+from lawfit.fitting._problem import encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
 
 GRID_ND = {"N": np.logspace(7, 10, 6)[:, None], "D": np.logspace(8.5, 11.5, 6)[None, :]}

@@ -7,7 +7,7 @@ DataFrame; :mod:`lawfit.laws` holds the law zoo, :mod:`lawfit.data` the bundled 
 from lawfit import bayes, data, laws
 from lawfit.bayes import Forecast, Posterior, forecast, hierarchical_posterior, posterior
 from lawfit.data import InputError, load
-from lawfit.fit import (
+from lawfit.fitting import (
     LBFGS,
     MSE,
     FitResult,

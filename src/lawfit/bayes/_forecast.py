@@ -24,8 +24,8 @@ from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, 
 from lawfit.bayes._hierarchical import borrowed_priors
 from lawfit.bayes._posterior import Posterior, group_key, posterior
 from lawfit.data import InputError, check_choice, check_columns, numeric_column
-from lawfit.fit import fit as map_fit
-from lawfit.fit._api import _input_columns
+from lawfit.fitting import fit as map_fit
+from lawfit.fitting._api import _input_columns
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 

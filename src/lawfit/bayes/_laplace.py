@@ -1,6 +1,6 @@
 """Posterior modes and Laplace approximations, batched: the samplers' starting point.
 
-The mode is found in float64 by lawfit's L-BFGS solver (:class:`lawfit.fit.LBFGS`: one
+The mode is found in float64 by lawfit's L-BFGS solver (:class:`lawfit.fitting.LBFGS`: one
 evaluation per step, stopping on a tolerance, so vmapped lanes stay in lock step) on the
 potential from several starts per posterior (the MAP fit of lawfit's engine and the prior
 medians); the Laplace approximation N(mode, H^-1), H the Hessian of the potential at the
@@ -18,9 +18,9 @@ import jax.numpy as jnp
 
 from lawfit.bayes._model import cast
 from lawfit.data import check_choice
-from lawfit.fit._lbfgs import LBFGS
-from lawfit.fit._problem import Functions
-from lawfit.fit._solver import minimise as run_solver
+from lawfit.fitting._lbfgs import LBFGS
+from lawfit.fitting._problem import Functions
+from lawfit.fitting._solver import minimise as run_solver
 
 __all__ = ["Laplace", "laplace", "minimise"]
 

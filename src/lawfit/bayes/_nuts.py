@@ -9,7 +9,7 @@ a constant-Jacobian change of variables), so adaptation starts from a near-ident
 chains start at independent draws w ~ N(0, I), i.e. from the Laplace approximation.
 With several devices the posteriors are split into one contiguous block per device
 (:func:`jax.shard_map`; on a CPU, expose its cores as devices with
-``XLA_FLAGS=--xla_force_host_platform_device_count=N``), as :mod:`lawfit.fit._engine` does.
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``), as :mod:`lawfit.fitting._engine` does.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from lawfit.bayes._model import (
 )
 from lawfit.bayes._nuts import nuts
 from lawfit.data import InputError, check_choice, check_columns
-from lawfit.fit import fit as map_fit
+from lawfit.fitting import fit as map_fit
 from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
 
@@ -231,7 +231,7 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
     theta_map = fitted.params[list(law.param_names)].to_numpy(float)
     theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
-    if law.positive_inputs:  # encoded as lawfit.fit._problem.encode_inputs does
+    if law.positive_inputs:  # encoded as lawfit.fitting._problem.encode_inputs does
         xs = {n: np.log(v) for n, v in xs.items()}
     return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
 

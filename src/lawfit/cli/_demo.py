@@ -13,7 +13,7 @@ from lawfit import plot
 from lawfit.cli._common import console, guarded, progress_bar
 from lawfit.data import load, write_table
 from lawfit.evaluate import compute_optimal
-from lawfit.fit import fit as fit_frame
+from lawfit.fitting import fit as fit_frame
 
 CHINCHILLA_COMPUTE = 5.88e23  # FLOPs of Chinchilla-70B (Hoffmann et al. 2022)
 

@@ -18,8 +18,8 @@ from lawfit.cli._common import (
     shown_warnings,
 )
 from lawfit.data import InputError, read_table, write_table
-from lawfit.fit import fit as fit_frame
-from lawfit.fit._diagnostics import IllConditionedWarning
+from lawfit.fitting import fit as fit_frame
+from lawfit.fitting._diagnostics import IllConditionedWarning
 
 
 def checkpoint_path(out: Path) -> Path:

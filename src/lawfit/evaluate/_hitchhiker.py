@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lawfit.data import InputError, check_columns, validate_corpus
-from lawfit.fit import (
+from lawfit.fitting import (
     LBFGS,
     MSE,
     HuberLog,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from lawfit.fit import FitResult
+from lawfit.fitting import FitResult
 
 __all__ = ["curves", "parity"]
 

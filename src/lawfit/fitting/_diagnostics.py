@@ -37,8 +37,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lawfit.fit._objective import Objective
-from lawfit.fit._problem import Problem, encode_inputs, functions
+from lawfit.fitting._objective import Objective
+from lawfit.fitting._problem import Problem, encode_inputs, functions
 from lawfit.laws import Law
 from lawfit.laws.bijection import to_natural
 
@@ -112,7 +112,7 @@ def diagnose(
     upper,
     free=None,
 ) -> Diagnosis:
-    """Diagnose G fits: padded data as for :func:`lawfit.fit.fit_batch` (``x`` name -> (G, P),
+    """Diagnose G fits: padded data as for :func:`lawfit.fitting.fit_batch` (``x`` name -> (G, P),
     ``y``, ``weight`` (G, P)), optimum ``u`` (G, K) unconstrained (fixed entries hold the
     fixed values), bounds (K,) or (G, K), ``free`` (K,) or (G, K) mask."""
     y = np.asarray(y, float)

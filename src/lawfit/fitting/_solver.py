@@ -4,7 +4,7 @@ A solver is a frozen dataclass whose numbers (tolerances, step cap) are pytree l
 whose structure (e.g. L-BFGS memory) is static, with ``init``, ``step`` and ``terminate``
 (the optimistix pattern). ``init`` evaluates nothing: the first ``step`` evaluates the
 start. So a finished fit's slot in a batch can be handed a new start for the price of one
-step, which is how :mod:`lawfit.fit._engine` keeps every lane of a batch busy.
+step, which is how :mod:`lawfit.fitting._engine` keeps every lane of a batch busy.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lawfit.fit._problem import Functions
-from lawfit.fit._status import Status
+from lawfit.fitting._problem import Functions
+from lawfit.fitting._status import Status
 
 __all__ = ["Solution", "Solver", "minimise"]
 

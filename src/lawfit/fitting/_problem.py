@@ -7,7 +7,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from lawfit.fit._objective import Objective
+from lawfit.fitting._objective import Objective
 from lawfit.laws import Law
 from lawfit.laws.bijection import to_natural
 

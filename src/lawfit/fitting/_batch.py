@@ -16,12 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from lawfit.fit._engine import Tasks, solve_tasks
-from lawfit.fit._lm import LevenbergMarquardt
-from lawfit.fit._objective import HuberLog, Objective
-from lawfit.fit._problem import Problem, encode_inputs, functions, natural_params
-from lawfit.fit._solver import Solver
-from lawfit.fit._status import Status
+from lawfit.fitting._engine import Tasks, solve_tasks
+from lawfit.fitting._lm import LevenbergMarquardt
+from lawfit.fitting._objective import HuberLog, Objective
+from lawfit.fitting._problem import Problem, encode_inputs, functions, natural_params
+from lawfit.fitting._solver import Solver
+from lawfit.fitting._status import Status
 from lawfit.laws import Law
 from lawfit.laws.bijection import to_natural, to_unconstrained
 

@@ -21,10 +21,10 @@ from jax import lax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from lawfit.fit._objective import Objective
-from lawfit.fit._problem import Problem, functions
-from lawfit.fit._solver import Solution, Solver, finish
-from lawfit.fit._status import Status
+from lawfit.fitting._objective import Objective
+from lawfit.fitting._problem import Problem, functions
+from lawfit.fitting._solver import Solution, Solver, finish
+from lawfit.fitting._status import Status
 from lawfit.laws import Law
 
 __all__ = ["Tasks", "solve_tasks"]

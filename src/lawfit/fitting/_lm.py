@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from lawfit.fit._solver import Solver, descent_termination
+from lawfit.fitting._solver import Solver, descent_termination
 
 __all__ = ["LevenbergMarquardt"]
 

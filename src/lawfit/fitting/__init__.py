@@ -7,15 +7,15 @@ in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`la
 (the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
 """
 
-from lawfit.fit._api import FitResult, fit, start_values
-from lawfit.fit._batch import BatchFit, bootstrap_counts, fit_batch, fit_params, implicit_params
-from lawfit.fit._engine import Tasks, solve_tasks
-from lawfit.fit._lbfgs import LBFGS
-from lawfit.fit._lm import LevenbergMarquardt
-from lawfit.fit._objective import MSE, HuberLog, LogMSE, Objective, get_objective
-from lawfit.fit._problem import Functions, Problem, functions
-from lawfit.fit._solver import Solution, Solver, minimise
-from lawfit.fit._status import Status
+from lawfit.fitting._api import FitResult, fit, start_values
+from lawfit.fitting._batch import BatchFit, bootstrap_counts, fit_batch, fit_params, implicit_params
+from lawfit.fitting._engine import Tasks, solve_tasks
+from lawfit.fitting._lbfgs import LBFGS
+from lawfit.fitting._lm import LevenbergMarquardt
+from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective, get_objective
+from lawfit.fitting._problem import Functions, Problem, functions
+from lawfit.fitting._solver import Solution, Solver, minimise
+from lawfit.fitting._status import Status
 
 __all__ = [
     "LBFGS",

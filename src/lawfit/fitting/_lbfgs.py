@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lawfit.fit._lm import _check_positive, _floor
-from lawfit.fit._solver import Solver, descent_termination
+from lawfit.fitting._lm import _check_positive, _floor
+from lawfit.fitting._solver import Solver, descent_termination
 
 __all__ = ["LBFGS"]
 

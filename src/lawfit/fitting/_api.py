@@ -26,13 +26,13 @@ from lawfit.data import (
     row_list,
     write_table,
 )
-from lawfit.fit._batch import fit_batch, move_inside
-from lawfit.fit._diagnostics import IllConditionedWarning, diagnose, warning_messages
-from lawfit.fit._lbfgs import LBFGS
-from lawfit.fit._lm import LevenbergMarquardt
-from lawfit.fit._objective import Objective, get_objective
-from lawfit.fit._solver import Solver
-from lawfit.fit._status import Status
+from lawfit.fitting._batch import fit_batch, move_inside
+from lawfit.fitting._diagnostics import IllConditionedWarning, diagnose, warning_messages
+from lawfit.fitting._lbfgs import LBFGS
+from lawfit.fitting._lm import LevenbergMarquardt
+from lawfit.fitting._objective import Objective, get_objective
+from lawfit.fitting._solver import Solver
+from lawfit.fitting._status import Status
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 from lawfit.laws.bijection import to_natural, to_unconstrained
@@ -320,7 +320,7 @@ def fit(
     Returns:
         A :class:`FitResult`. Its ``params`` table has a ``warning`` column (after
         ``message``), empty unless the fit is ill-conditioned or pinned at a bound (see
-        :mod:`lawfit.fit._diagnostics`); such fits are also summarised in one
+        :mod:`lawfit.fitting._diagnostics`); such fits are also summarised in one
         :class:`IllConditionedWarning`.
     """
     if isinstance(data, (str, os.PathLike)):
