@@ -10,6 +10,7 @@ from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
 from lawfit.cli._hitchhiker import hitchhiker_command
 from lawfit.cli._laws import laws_command
+from lawfit.cli._optimal import optimal_command
 
 app = typer.Typer(
     name="lawfit",
@@ -23,6 +24,7 @@ app.command("forecast")(forecast_command)
 app.command("demo")(demo_command)
 app.command("laws")(laws_command)
 app.command("hitchhiker")(hitchhiker_command)
+app.command("optimal")(optimal_command)
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import typer
 
 from lawfit import plot
@@ -49,16 +48,14 @@ def demo_command(
         "alpha 0.347313, beta 0.367183, objective 0.00101827",
         highlight=False,
     )
-    point = compute_optimal(result.params, CHINCHILLA_COMPUTE).iloc[0]
+    point = compute_optimal(result, CHINCHILLA_COMPUTE).iloc[0]
     line = (
         f"Compute-optimal at C = {CHINCHILLA_COMPUTE:.3g} FLOPs: N* = {point['N_opt']:.3g}, "
         f"D* = {point['D_opt']:.3g}, D*/N* = {point['tokens_per_param']:.1f}"
     )
     if result.bootstrap is not None:
-        draws = result.bootstrap[result.bootstrap["status"] == "converged"]
-        ratio = compute_optimal(draws, CHINCHILLA_COMPUTE)["tokens_per_param"]
-        lo, mid, hi = np.quantile(ratio, [0.025, 0.5, 0.975])
-        line += f" (bootstrap median {mid:.1f}, 95% interval {lo:.1f}-{hi:.1f})"
+        line += (f" (95% bootstrap interval {point['tokens_per_param_lo']:.1f}-"
+                 f"{point['tokens_per_param_hi']:.1f})")
     console.print(line + "; Hoffmann et al.'s own fit gives 92.8, the 'Chinchilla rule' 20.", highlight=False)
 
     out.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,12 @@ def fit_command(
         "from that file if a previous run was interrupted.",
     ),
     out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file of parameters."),
+    draws: Path = typer.Option(
+        None,
+        "--draws",
+        help="With --bootstrap, also write every resample's parameters (group columns, "
+        "resample, parameters, status) to this CSV or Parquet file.",
+    ),
 ) -> None:
     """Fit LAW to DATA and write one row of parameters per group to OUT.
 
@@ -71,6 +77,8 @@ def fit_command(
         raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
     if not out.parent.is_dir():
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    if draws is not None and not bootstrap:
+        raise InputError("--draws needs --bootstrap N (the draws are bootstrap resamples)")
     frame = read_table(data)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
@@ -112,6 +120,8 @@ def fit_command(
             raise typer.Exit(code=130) from None
         raise
     write_table(result.params, out)
+    if draws is not None and result.bootstrap is not None:
+        write_table(result.bootstrap, draws)
     if partial is not None and partial.exists():
         os.remove(partial)
     counts = result.params["status"].value_counts().to_dict()

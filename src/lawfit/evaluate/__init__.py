@@ -1,6 +1,6 @@
 """Evaluation: synthetic data, estimation designs, error and calibration metrics."""
 
-from lawfit.evaluate._allocation import compute_optimal
+from lawfit.evaluate._allocation import compute_optimal, optimal_size
 from lawfit.evaluate._calibration import MSCE_LEVELS, calibration_points, calibration_report
 from lawfit.evaluate._hitchhiker import (
     COLPRET_START,
@@ -29,5 +29,6 @@ __all__ = [
     "estimate",
     "get_method",
     "leaderboard",
+    "optimal_size",
     "simulate",
 ]

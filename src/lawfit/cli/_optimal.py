@@ -1,0 +1,98 @@
+"""``lawfit optimal``: the compute-optimal model size and token count for FLOP budgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from lawfit.cli._common import console, guarded, parse_list, parse_mapping
+from lawfit.data import InputError
+
+#: Columns of a ``lawfit fit`` output that are neither parameters nor groups.
+FIT_COLUMNS = ("objective", "status", "steps", "n_points", "n_converged", "message", "warning")
+
+
+def _numbers(text: str, *, option: str) -> dict[str, float]:
+    values = {}
+    for name, value in parse_mapping(text, option=option).items():
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise InputError(f"{option}: {name}={value!r} is not a number") from None
+    return values
+
+
+def _group_columns(table, law) -> list[str]:
+    """A fit table's group columns: all but the parameters, their SE/CI columns and
+    ``lawfit fit``'s own columns."""
+    own = set(law.param_names) | set(FIT_COLUMNS)
+    own |= {f"{p}_{s}" for p in law.param_names for s in ("se", "lo", "hi")}
+    return [c for c in table.columns if c not in own]
+
+
+@guarded
+def optimal_command(
+    compute: str = typer.Option(
+        ..., "--compute", help="FLOP budgets, comma-separated, e.g. 1e21,5.88e23."
+    ),
+    params: str = typer.Option(
+        None, "--params", help="Parameter values as NAME=VALUE pairs, e.g. E=1.82,A=482,...."
+    ),
+    fit: Path = typer.Option(
+        None, "--fit", help="A `lawfit fit` output (CSV or Parquet): one row per group."
+    ),
+    draws: Path = typer.Option(
+        None,
+        "--draws",
+        help="Parameter draws (group and parameter columns, e.g. `lawfit fit --draws`) for "
+        "intervals.",
+    ),
+    law: str = typer.Option("chinchilla", "--law", help="Law name; any law of N and D."),
+    by: str = typer.Option(
+        None, "--by", help="Group columns of --fit (default: every non-parameter column)."
+    ),
+    inputs: str = typer.Option(
+        None, "--inputs", help="Values of the law's other inputs, e.g. U=1e11."
+    ),
+    flops_per_token: float = typer.Option(
+        6.0, "--flops-per-token", help="k in C = k N D FLOPs (6 by default)."
+    ),
+    ci: float = typer.Option(0.95, "--ci", help="Interval level when --draws is given."),
+    out: Path = typer.Option(None, "--out", help="Write the table to this CSV or Parquet file."),
+) -> None:
+    """N*, D*, tokens per parameter and the predicted loss at each compute budget, from given
+    parameters or a fit (one row per group x budget)."""
+    import pandas as pd
+
+    from lawfit.data import read_table, write_table
+    from lawfit.evaluate import compute_optimal
+    from lawfit.laws import get as get_law
+
+    if (params is None) == (fit is None):
+        raise InputError("give exactly one of --params and --fit")
+    try:
+        law_ = get_law(law)
+    except ValueError as err:
+        raise InputError(f"--law: {err}") from None
+    budgets = parse_list(compute, option="--compute", convert=float)
+    if params is not None:
+        table, by_cols = pd.DataFrame([_numbers(params, option="--params")]), []
+    else:
+        table = read_table(fit)
+        by_cols = parse_list(by, option="--by") if by else _group_columns(table, law_)
+    result = compute_optimal(
+        table,
+        budgets,
+        law=law_,
+        by=by_cols,
+        draws=None if draws is None else read_table(draws),
+        ci=ci,
+        flops_per_token=flops_per_token,
+        inputs=_numbers(inputs, option="--inputs") if inputs else None,
+    )
+    console.print(result.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+                  highlight=False, soft_wrap=True)
+    if out is not None:
+        write_table(result, out)
+        console.print(f"wrote {len(result)} rows to {out}", highlight=False)
