@@ -29,6 +29,8 @@ def test_msce_and_coverage_by_hand():
     draws = np.log(np.tile(np.arange(1, 1001, dtype=float), (4, 1)))
     y = np.array([500.0, 500.0, 990.0, 5000.0])  # centre, centre, upper tail, outside
     rep = calibration_report(draws, y)
+    # The draws are 1..1000: the 50% interval is about [250, 750], the 95% one [25, 975];
+    # both hold the two centre points and neither 990 nor 5000.
     assert rep["cover_50"] == pytest.approx(0.5)
     assert rep["cover_95"] == pytest.approx(0.5)
     cover = {lv: float(np.mean(calibration_points(draws, y)[f"cover_{100 * lv:g}"]))

@@ -21,6 +21,12 @@ def test_bundled_files_are_compact():
         assert path.stat().st_size < 500_000, name
 
 
+# Counts below are properties of the source tables as bundled, documented in
+# src/lawfit/data/bundled/PROVENANCE.md: ColPret's `perf` table (Choshen et al. 2025) for
+# hitchhiker, Alabdulmohsin et al. 2022's benchmark files for revisiting, Porian et al. 2024's
+# IsoFLOP points and optima for porian; model sizes are the sizes the sources name.
+
+
 def test_hitchhiker_schema_and_quirks(hitchhiker):
     assert list(hitchhiker.columns) == list(CORPUS_COLUMNS)
     assert len(hitchhiker) == 17_228
@@ -29,7 +35,7 @@ def test_hitchhiker_schema_and_quirks(hitchhiker):
     assert models["olmo"] == 2 and models["chinchilla"] == 43
     # OPT trajectories are raw perplexity (ColPret renames ppl to loss, no log).
     opt = hitchhiker[hitchhiker["family"] == "OPT"]
-    assert opt["loss"].min() == pytest.approx(9.77, abs=0.01)
+    assert opt["loss"].min() == pytest.approx(9.77, abs=0.01)  # OPT-175B's last perplexity in perf
     # Pythia: the fitted loss is log2 of the LAMBADA perplexity in `value`.
     lambada = hitchhiker[(hitchhiker["family"] == "pythia")
                          & (hitchhiker["metric"] == "lambada_openai ppl")]
@@ -52,7 +58,7 @@ def test_hitchhiker_overtrain_filter(hitchhiker):
 
 def test_revisiting_drops_duplicates_and_keeps_split():
     frame = lawfit.load("revisiting")
-    assert len(frame) == 20_282 - 687
+    assert len(frame) == 20_282 - 687  # the source's rows less its exact duplicates
     assert not frame.duplicated(["family", "model", "D", "loss"]).any()
     assert frame["training"].dtype == bool and (~frame["training"]).any()
     lm = frame[frame["family"] == "LM/val_loss"]

@@ -1,6 +1,5 @@
 """The Hitchhiker protocol: designs, the colpret method against scipy's curve_fit, the CLI."""
 
-import math
 import warnings
 
 import numpy as np
@@ -12,7 +11,7 @@ from typer.testing import CliRunner
 import lawfit
 from lawfit.cli import app
 from lawfit.data import InputError
-from lawfit.evaluate import COLPRET_START, DATABLATIONS, designs, estimate, leaderboard
+from lawfit.evaluate import DATABLATIONS, designs, estimate, leaderboard
 from lawfit.fitting import LevenbergMarquardt
 
 # ---------------------------------------------------------------------------------------
@@ -145,6 +144,9 @@ def _pick(are, family, method, cut, borrow=""):
     return rows.loc[rows["n_train_models"].idxmax()]
 
 
+# The paper's figures: Choshen et al. 2025 ("A Hitchhiker's Guide to Scaling Law Estimation")
+# report OPT's ARE from all smaller models as about 17%, and about 7% without checkpoints
+# below 1e10 tokens; the exact check is against the scipy reference computed in the test.
 @pytest.mark.parametrize("cut, paper", [(0.0, 0.17), (1e10, 0.07)])
 def test_colpret_reproduces_the_papers_code_on_opt(corpus, small, cut, paper):
     row = _pick(small.are, "OPT", "colpret", cut)
@@ -192,11 +194,6 @@ def test_leaderboard_shape(small):
     assert ((board["failure_rate"] >= 0) & (board["failure_rate"] <= 1)).all()
 
 
-def test_colpret_start_is_the_datablations_fit():
-    assert math.log(COLPRET_START["A"]) == pytest.approx(6.255414)
-    assert COLPRET_START["alpha"] == COLPRET_START["beta"] == 0.3526596
-
-
 # ---------------------------------------------------------------------------------------
 # CLI (same settings as the shared run, so its kernels are already compiled).
 
@@ -240,7 +237,8 @@ def test_cli_bad_input_exits_2(tmp_path, args, message):
 @pytest.mark.slow
 def test_colpret_reproduces_every_headline_family(corpus):
     """OPT ~17% / ~7%, Pythia ~160% / ~9%, GPT-3 ~1.6%, OLMo ~1% (borrowing), within 10% of
-    scipy's curve_fit on the same selection (the issue's acceptance check)."""
+    scipy's curve_fit on the same selection (the issue's acceptance check). The approximate
+    figures are those Choshen et al. 2025 report; the reference is computed in the test."""
     cases = [("OPT", 0.0, 0.17), ("OPT", 1e10, 0.07), ("pythia", 0.0, 1.6), ("pythia", 1e10, 0.09),
              ("gpt3", 0.0, 0.016)]
     run = estimate(designs(corpus, families=["OPT", "pythia", "gpt3", "olmo"], fractions=(1.0,),

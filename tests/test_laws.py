@@ -12,6 +12,8 @@ from numpyro.distributions.transforms import biject_to
 from lawfit import laws
 from lawfit.laws import Law, Param, Prior, bijection
 
+# Muennighoff et al. 2023's fitted data-constrained law (their datablations code; the same
+# constants ColPret starts from, in its variables e, a, b = log E, log A, log B).
 MUENNIGHOFF = dict(
     zip(
         ("E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star"),
@@ -29,13 +31,21 @@ MUENNIGHOFF = dict(
 )
 
 
-@pytest.mark.parametrize(
-    ("n", "d", "u", "expected"),
-    [(6.34e9, 242e9, 25e9, 2.2256440889984477), (8.67e9, 178e9, 25e9, 2.2269634075087867)],
-)
-def test_data_constrained_matches_muennighoff(n, d, u, expected):
+def _muennighoff_loss(n, d, u, E, A, B, alpha, beta, R_D_star, R_N_star):
+    """Muennighoff et al. 2023, eq. 5, in plain floats: the reference for the JAX law."""
+    # U_N: the Chinchilla-optimal size for U unique tokens, N_opt = G (U G)^(beta/alpha).
+    g = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    u_n = min(n, g * (u * g) ** (beta / alpha))
+    r_d, r_n = d / u - 1, max(n / u_n - 1, 0.0)
+    d_eff = u + u * R_D_star * (1 - math.exp(-r_d / R_D_star))
+    n_eff = u_n + u_n * R_N_star * (1 - math.exp(-r_n / R_N_star))
+    return E + A / n_eff**alpha + B / d_eff**beta
+
+
+@pytest.mark.parametrize(("n", "d", "u"), [(6.34e9, 242e9, 25e9), (8.67e9, 178e9, 25e9)])
+def test_data_constrained_matches_muennighoff(n, d, u):
     out = laws.data_constrained.predict(MUENNIGHOFF, {"N": n, "D": d, "U": u})
-    assert float(out) == pytest.approx(expected, rel=1e-12)
+    assert float(out) == pytest.approx(_muennighoff_loss(n, d, u, **MUENNIGHOFF), rel=1e-12)
 
 
 def test_chinchilla_log_form_matches_plain_formula():
@@ -155,6 +165,8 @@ def test_param_validation(kwargs, message):
 
 
 def test_start_grid_is_hoffmanns_4500_inside_bounds():
+    # Hoffmann et al. 2022, Appendix D.2: log A, log B in {0, 5, ..., 25}, alpha, beta in
+    # {0, 0.5, ..., 2} (0 moved just inside the bound), e in {-1, -0.5, ..., 1}: 4,500 starts.
     grid = laws.chinchilla.start_grid()
     assert grid.shape == (4500, 5)
     assert np.all(grid > 0)
