@@ -73,7 +73,8 @@ def _validated(data, n, d, loss, compute, by) -> pd.DataFrame:
     for role, column in roles.items():
         if not isinstance(column, str):
             raise InputError(f"{role} must be a column name; got {column!r}")
-    check_columns(data, list(roles.values()), argument="isoflop")
+    for role, column in roles.items():
+        check_columns(data, [column], argument=role)
     check_columns(data, list(by), argument="by")
     if len(data) == 0:
         raise InputError("data has no rows")
@@ -277,9 +278,9 @@ def isoflop(
                 "N_lowest": np.exp(fit["ln_n_low"][j]), "loss_lowest": fit["loss_low"][j],
             })
         exponent_rows.append(labels | {
-            "a": a, "a_lo": intervals[0, 0], "a_hi": intervals[0, 1],
-            "b": b, "b_lo": intervals[1, 0], "b_hi": intervals[1, 1],
-            "k_N": k_n, "k_D": k_d, "n_budgets": int(keep.sum()),
+            "a": float(a), "a_lo": intervals[0, 0], "a_hi": intervals[0, 1],
+            "b": float(b), "b_lo": intervals[1, 0], "b_hi": intervals[1, 1],
+            "k_N": float(k_n), "k_D": float(k_d), "n_budgets": int(keep.sum()),
         })
         used = np.concatenate([fit["used"][j, :len(cv)] for j, cv in enumerate(curves)])
         ordered = pd.concat(curves)
