@@ -149,6 +149,7 @@ def test_exponents_near_porians(porian_result):
         ({"window": 0}, "window must be"),
         ({"bootstrap": -1}, "bootstrap must be"),
         ({"ci": 1.5}, "ci must be"),
+        ({"seed": "x"}, "seed must be"),
     ],
 )
 def test_bad_arguments(change, message):

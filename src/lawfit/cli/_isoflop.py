@@ -40,8 +40,6 @@ def isoflop_command(
 
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {out} exists and is not a folder")
-    if out.resolve() == data.resolve():
-        raise InputError("--out: the output folder must not be the input file")
     table = read_table(data)
     result = isoflop(table, n=n, d=d, loss=loss, compute=compute,
                      by=parse_list(by, option="--by"), method=method, window=window,

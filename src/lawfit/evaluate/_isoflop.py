@@ -233,6 +233,8 @@ def isoflop(
         raise InputError(f"bootstrap must be a whole number >= 0; got {bootstrap!r}")
     if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
         raise InputError(f"ci must be between 0 and 1; got {ci!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise InputError(f"seed must be a whole number; got {seed!r}")
     frame = _validated(data, n, d, loss, compute, by_cols)
     has_d = d is not None
     rng = np.random.default_rng(seed)

@@ -35,6 +35,8 @@ def isoflop_figure(result: IsoFLOPResult, group: tuple | str | None = None) -> F
         if exponents.empty:
             raise ValueError(f"group {group!r} is not in the result")
         title = ", ".join(str(v) for v in key)
+    elif group is not None:
+        raise ValueError(f"the result has no groups; got group {group!r}")
     else:
         title = "IsoFLOP analysis"
     fig = Figure(figsize=(11, 4.5), layout="constrained")
