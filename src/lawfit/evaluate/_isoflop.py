@@ -47,14 +47,15 @@ class IsoFLOPResult:
     """Result of :func:`isoflop`.
 
     ``optima``: one row per group and budget: the ``by`` columns, ``C``, ``N_opt``,
-    ``D_opt``, ``loss_opt``, ``status`` (see :data:`ISOFLOP_STATUSES`), ``n_points`` (points
-    used), ``N_lo``/``N_hi`` (their range), ``curvature`` (q2, the parabola is
-    loss = loss_opt + q2 (ln N - ln N_opt)^2; NaN for the envelope method) and
+    ``D_opt``, ``loss_opt``, ``status`` (see :data:`ISOFLOP_STATUSES`), ``n_points``
+    (points used: those in the window, all for the envelope), ``N_lo``/``N_hi`` (their
+    range), ``curvature`` (q2: the parabola is loss = loss_opt + q2 (ln N - ln N_opt)^2;
+    NaN for the envelope method) and
     ``N_lowest``/``loss_lowest`` (the lowest-loss point, approach 1).
     ``exponents``: one row per group: the ``by`` columns, ``a, a_lo, a_hi, b, b_lo, b_hi,
     k_N, k_D, n_budgets`` (budgets with status ``ok``).
     ``points``: the input points (``by`` columns, ``C, N, D, loss``) with ``used`` marking
-    those inside the window.
+    those the optimum was taken from.
     """
 
     optima: pd.DataFrame
@@ -136,7 +137,8 @@ def _curve_optima(ln_n, y, ln_d, weight, *, method: str, window: float, has_d: b
     ln_n_low = np.take_along_axis(ln_n, low, -1)[..., 0]
     loss_low = np.take_along_axis(y, low, -1)[..., 0]
     u = ln_n - ln_n_low[..., None]  # centred on the lowest point: well-conditioned sums
-    used = present & (np.abs(u) <= window * _LN10 * (1 + 1e-12))
+    in_window = np.abs(u) <= window * _LN10 * (1 + 1e-12)
+    used = present & in_window if method == "parabola" else present  # envelope: every point
     w = np.where(used, weight, 0.0)
     n_points = w.sum(-1)
     big = np.where(used, u, -np.inf).max(-1)
@@ -168,8 +170,7 @@ def _curve_optima(ln_n, y, ln_d, weight, *, method: str, window: float, has_d: b
     else:
         vertex = np.zeros_like(ln_n_low)
         loss_opt = loss_low
-        every = np.where(present, ln_n, np.nan)
-        at_end = (ln_n_low <= np.nanmin(every, -1)) | (ln_n_low >= np.nanmax(every, -1))
+        at_end = (small >= 0) | (big <= 0)  # the lowest point is the smallest or largest N
         code = np.where(at_end, codes.index("outside_range"), codes.index("ok"))
         curvature = np.full_like(ln_n_low, np.nan)
     ln_n_opt = ln_n_low + vertex
