@@ -9,6 +9,7 @@ from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
 from lawfit.cli._hitchhiker import hitchhiker_command
+from lawfit.cli._isoflop import isoflop_command
 from lawfit.cli._laws import laws_command
 from lawfit.cli._optimal import optimal_command
 
@@ -25,6 +26,7 @@ app.command("demo")(demo_command)
 app.command("laws")(laws_command)
 app.command("hitchhiker")(hitchhiker_command)
 app.command("optimal")(optimal_command)
+app.command("isoflop")(isoflop_command)
 
 
 def main() -> None:

@@ -13,14 +13,17 @@ from lawfit.evaluate._hitchhiker import (
     get_method,
     leaderboard,
 )
+from lawfit.evaluate._isoflop import ISOFLOP_STATUSES, IsoFLOPResult, isoflop
 from lawfit.evaluate._simulate import simulate
 
 __all__ = [
     "COLPRET_START",
     "DATABLATIONS",
+    "ISOFLOP_STATUSES",
     "MSCE_LEVELS",
     "Designs",
     "Estimates",
+    "IsoFLOPResult",
     "Method",
     "calibration_points",
     "calibration_report",
@@ -28,6 +31,7 @@ __all__ = [
     "designs",
     "estimate",
     "get_method",
+    "isoflop",
     "leaderboard",
     "optimal_size",
     "simulate",

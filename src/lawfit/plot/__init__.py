@@ -2,5 +2,6 @@
 
 from lawfit.plot._fit import curves, parity
 from lawfit.plot._heatmap import are_heatmap, are_heatmaps
+from lawfit.plot._isoflop import isoflop_figure
 
-__all__ = ["are_heatmap", "are_heatmaps", "curves", "parity"]
+__all__ = ["are_heatmap", "are_heatmaps", "curves", "isoflop_figure", "parity"]
