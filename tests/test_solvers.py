@@ -13,6 +13,7 @@ from lawfit import laws
 from lawfit.evaluate import simulate
 from lawfit.fitting import (
     LBFGS,
+    Functions,
     HuberLog,
     LevenbergMarquardt,
     Problem,
@@ -182,3 +183,17 @@ def test_fixed_parameters_stay_fixed():
     theta = to_natural(jnp.where(fixed.free, sol.u, fixed.anchor), fixed.lower, fixed.upper)
     assert float(theta[2]) == pytest.approx(0.25, rel=1e-12)
     assert int(sol.status) == Status.CONVERGED
+
+
+def test_lbfgs_collapsed_line_search_is_stalled():
+    """A gradient that points uphill (here the sign is wrong) leaves no acceptable step: the
+    line search backtracks to rounding and the fit must say ``stalled``, not ``converged``."""
+    value = lambda u: jnp.sum((u - 1.0) ** 2)  # noqa: E731
+    uphill = lambda u: (value(u), -jax.grad(value)(u))  # noqa: E731
+    fns = Functions(value=value, value_and_grad=uphill, gauss_newton=None)
+    sol = minimise(LBFGS(), fns, jnp.array([3.0, -2.0]))
+    assert int(sol.status) == Status.STALLED
+    assert int(sol.steps) < LBFGS().max_steps
+    honest = minimise(LBFGS(), fns._replace(value_and_grad=jax.value_and_grad(value)), jnp.array([3.0, -2.0]))
+    assert int(honest.status) == Status.CONVERGED
+    np.testing.assert_allclose(honest.u, [1.0, 1.0], atol=1e-6)
