@@ -383,3 +383,25 @@ def test_a_two_size_family_borrows_the_discrepancy():
     width = {k: (f.table["hi_95"] - f.table["lo_95"]).to_numpy() for k, f in
              (("alone", alone), ("both", both))}
     assert (width["both"] > width["alone"]).all()
+
+
+def test_law_without_priors_gets_a_posterior():
+    """The README's custom law: ``a`` is declared without a prior; it gets the documented
+    default (unbounded: a wide normal around its grid) and the posterior has finite draws."""
+    import math
+
+    law = lawfit.Law(
+        name="loglinear_no_prior", inputs=("C",),
+        params=(lawfit.Param("a", grid=(2.0, 4.0)),
+                lawfit.Param("b", lower=0.0, grid=(0.01, 0.1),
+                             prior=lawfit.Prior("lognormal", math.log(0.05), 1.0))),
+        fn=lambda p, x: p["a"] - p["b"] * jnp.log(x["C"]),
+    )
+    assert law.params[0].prior == lawfit.Prior("normal", 3.0, 3.0)
+    c = np.logspace(18, 22, 12)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"C": c, "loss": (5.0 - 0.05 * np.log(c)) * np.exp(0.005 * rng.standard_normal(12))})
+    post = posterior(frame, law, {"C": "C"}, "loss", method="laplace", samples=50)
+    for name in ("a", "b"):
+        assert np.all(np.isfinite(post.draws[name]))
+    assert float(np.median(post.draws["b"])) == pytest.approx(0.05, rel=0.2)

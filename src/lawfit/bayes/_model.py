@@ -94,9 +94,7 @@ def hyper(law: Law, log_pivot, priors: dict | None = None, noise: float = NOISE_
     loc, scale = [], []
     for p in law.params:
         prior = priors.get(p.name, p.prior)
-        if prior is None:
-            raise ValueError(f"parameter {p.name!r} of {law.name!r} has no prior; pass one")
-        if p.prior is not None and prior.family != p.prior.family:
+        if prior.family != p.prior.family:
             raise ValueError(f"prior for {p.name!r} must stay {p.prior.family}")
         loc.append(prior.loc)
         scale.append(prior.scale)

@@ -153,9 +153,8 @@ def check_priors(law: Law, priors, *, argument: str) -> None:
         raise InputError(f"{argument}: {sorted(unknown)} are not parameters of {law.name!r}")
     for name, prior in (priors or {}).items():
         spec = law.params[law.param_names.index(name)].prior
-        if not isinstance(prior, Prior) or (spec is not None and prior.family != spec.family):
-            family = spec.family if spec is not None else "any"
-            raise InputError(f"{argument}: {name!r} needs a lawfit.Prior of family {family!r}; "
+        if not isinstance(prior, Prior) or prior.family != spec.family:
+            raise InputError(f"{argument}: {name!r} needs a lawfit.Prior of family {spec.family!r}; "
                              f"got {prior!r}")
 
 

@@ -7,7 +7,7 @@ own with :func:`register` and it works everywhere a name is accepted.
 """
 
 from lawfit.laws import bijection
-from lawfit.laws._law import Law, Param, Prior, get, names, register
+from lawfit.laws._law import Law, Param, Prior, default_prior, get, names, register
 from lawfit.laws._zoo import (
     bnsl,
     chinchilla,
@@ -27,6 +27,7 @@ __all__ = [
     "bnsl",
     "chinchilla",
     "data_constrained",
+    "default_prior",
     "get",
     "kaplan_nd",
     "names",
