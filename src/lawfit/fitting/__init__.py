@@ -14,7 +14,7 @@ from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective, get_objective
 from lawfit.fitting._problem import Functions, Problem, functions
-from lawfit.fitting._solver import Solution, Solver, minimise
+from lawfit.fitting._solver import Solution, Solver, solve
 from lawfit.fitting._status import Status
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "functions",
     "get_objective",
     "implicit_params",
-    "minimise",
+    "solve",
     "solve_tasks",
     "start_values",
 ]
