@@ -27,7 +27,7 @@ from lawfit.bayes._diagnostics import diagnose_many
 from lawfit.bayes._model import numpyro_potential, pivoted
 from lawfit.bayes._posterior import cast, prepare, start_points
 from lawfit.evaluate import simulate
-from lawfit.fitting._problem import encode_inputs
+from lawfit.laws import encode_inputs
 
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
 SMALL = dict(chains=2, warmup=200, samples=200)

@@ -16,15 +16,13 @@ from lawfit.fitting import (
     Functions,
     HuberLog,
     LevenbergMarquardt,
-    Problem,
     Status,
-    Tasks,
     fit_batch,
-    functions,
     solve,
-    solve_tasks,
 )
-from lawfit.fitting._problem import encode_inputs
+from lawfit.fitting._engine import Tasks, solve_tasks
+from lawfit.fitting._problem import Problem, functions
+from lawfit.laws import encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
 
 GRID_ND = {"N": np.logspace(7, 10, 6)[:, None], "D": np.logspace(8.5, 11.5, 6)[None, :]}

@@ -18,9 +18,7 @@ import jax.numpy as jnp
 
 from lawfit.bayes._model import cast
 from lawfit.data import check_choice
-from lawfit.fitting._lbfgs import LBFGS
-from lawfit.fitting._problem import Functions
-from lawfit.fitting._solver import solve
+from lawfit.fitting import LBFGS, Functions, solve
 
 __all__ = ["Laplace", "laplace", "lbfgs_minimum"]
 

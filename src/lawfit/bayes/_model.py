@@ -27,8 +27,7 @@ from jax.scipy.special import gammaln
 from numpyro.distributions import constraints
 from numpyro.infer.util import potential_energy
 
-from lawfit.fitting._problem import decode_inputs
-from lawfit.laws import Law
+from lawfit.laws import Law, decode_inputs
 from lawfit.laws.bijection import log_abs_det_jacobian, to_natural, to_unconstrained
 
 __all__ = [
@@ -57,7 +56,7 @@ NOISE_SCALE = 0.05
 
 class Data(NamedTuple):
     """One posterior's observations, padded: inputs name -> (P,) encoded as lawfit's fit
-    engine stores them (:func:`lawfit.fitting._problem.encode_inputs`: logs for laws of positive
+    engine stores them (:func:`lawfit.laws.encode_inputs`: logs for laws of positive
     inputs, so a law's own logarithms fold away in the sampler's inner loop), ``y`` (P,) log
     observations, ``mask`` (P,) true for real points (padding repeats a real point)."""
 

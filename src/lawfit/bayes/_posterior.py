@@ -230,7 +230,7 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
     theta_map = fitted.params[list(law.param_names)].to_numpy(float)
     theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
-    if law.positive_inputs:  # encoded as lawfit.fitting._problem.encode_inputs does
+    if law.positive_inputs:  # encoded as lawfit.laws.encode_inputs does
         xs = {n: np.log(v) for n, v in xs.items()}
     return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
 

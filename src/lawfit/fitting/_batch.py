@@ -19,10 +19,10 @@ from jax import lax
 from lawfit.fitting._engine import Tasks, solve_tasks
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import HuberLog, Objective
-from lawfit.fitting._problem import Problem, encode_inputs, functions, natural_params
+from lawfit.fitting._problem import Problem, functions, natural_params
 from lawfit.fitting._solver import Solver
 from lawfit.fitting._status import Status
-from lawfit.laws import Law
+from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
 
 __all__ = [

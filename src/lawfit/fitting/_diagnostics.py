@@ -38,8 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lawfit.fitting._objective import Objective
-from lawfit.fitting._problem import Problem, encode_inputs, functions
-from lawfit.laws import Law
+from lawfit.fitting._problem import Problem, functions
+from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural
 
 __all__ = [

@@ -12,7 +12,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Law", "Param", "Prior", "default_prior", "get", "names", "register"]
+__all__ = [
+    "Law",
+    "Param",
+    "Prior",
+    "decode_inputs",
+    "default_prior",
+    "encode_inputs",
+    "get",
+    "names",
+    "register",
+]
 
 PriorFamily = Literal["normal", "lognormal", "uniform"]
 
@@ -284,6 +294,22 @@ def register(law: Law, *, overwrite: bool = False) -> Law:
         raise ValueError(f"a law named {law.name!r} is registered already (pass overwrite=True)")
     _REGISTRY[law.name] = law
     return law
+
+
+def encode_inputs(law: Law, x: dict) -> dict:
+    """Inputs as the fitting engine and the Bayesian models store them: logs for laws whose
+    inputs are positive.
+
+    :func:`decode_inputs` maps them back with ``exp``; XLA folds ``log(exp(v))`` to ``v``, so
+    a law that takes logs of its inputs (most scaling laws) does no per-point logarithm in
+    the inner loop.
+    """
+    return {k: jnp.log(v) for k, v in x.items()} if law.positive_inputs else dict(x)
+
+
+def decode_inputs(law: Law, x: dict) -> dict:
+    """Inverse of :func:`encode_inputs`."""
+    return {k: jnp.exp(v) for k, v in x.items()} if law.positive_inputs else dict(x)
 
 
 def get(law: str | Law) -> Law:
