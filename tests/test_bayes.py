@@ -405,3 +405,28 @@ def test_law_without_priors_gets_a_posterior():
     for name in ("a", "b"):
         assert np.all(np.isfinite(post.draws[name]))
     assert float(np.median(post.draws["b"])) == pytest.approx(0.05, rel=0.2)
+
+
+def _bowl(w, centre):
+    return jnp.sum((w - centre) ** 2)
+
+
+def test_laplace_kernel_is_cached_per_shape():
+    """One jitted Laplace kernel per potential and settings (a bounded LRU cache), compiled
+    once per batch size: 1, 3, then 1 and 3 posteriors again compile twice in all."""
+    from lawfit.bayes import laplace
+    from lawfit.bayes._laplace import _compiled
+
+    def run(b):
+        centre = jnp.arange(2.0 * b).reshape(b, 2)
+        return laplace(_bowl, (centre,), jnp.zeros((b, 2, 2)), steps=50)
+
+    misses = _compiled.cache_info().misses
+    run(1), run(3)
+    kernel = _compiled(_bowl, 50, 1e-8, "typical")
+    assert _compiled.cache_info().misses == misses + 1 and _compiled.cache_info().maxsize == 32
+    assert kernel._cache_size() == 2
+    out = run(1)
+    run(3)
+    assert kernel._cache_size() == 2 and _compiled.cache_info().misses == misses + 1
+    np.testing.assert_allclose(out.mode, [[0.0, 1.0]], atol=1e-6)

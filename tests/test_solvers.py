@@ -195,3 +195,24 @@ def test_lbfgs_collapsed_line_search_is_stalled():
     honest = solve(LBFGS(), fns._replace(value_and_grad=jax.value_and_grad(value)), jnp.array([3.0, -2.0]))
     assert int(honest.status) == Status.CONVERGED
     np.testing.assert_allclose(honest.u, [1.0, 1.0], atol=1e-6)
+
+
+def test_two_problem_sizes_compile_once_each():
+    """The kernel cache keeps one executable per shape: fitting a 12-point and a 20-point
+    problem compiles each once, and fitting both again compiles nothing."""
+    law = laws.power_law
+    start = to_unconstrained(jnp.array([[1.0, 10.0, 0.5]]), law.lower, law.upper)
+    tasks = Tasks(jnp.zeros(1, int), jnp.zeros(1, int), start)
+
+    def run(n):
+        one = jax.tree.map(lambda a: a[None], _power_problem(n=n)[1])
+        return solve_tasks(law, HuberLog(1e-3), LBFGS(), one, one.weight, tasks, 1)
+
+    before = solve_tasks._cache_size()
+    first = [run(12), run(20)]
+    compiled = solve_tasks._cache_size()
+    assert 0 < compiled - before <= 2
+    again = [run(12), run(20)]
+    assert solve_tasks._cache_size() == compiled
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.u, b.u)

@@ -69,6 +69,9 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
 
 @functools.lru_cache(maxsize=32)
 def _compiled(potential, steps, floor, ridges):
+    """The jitted, vmapped mode search and Laplace fit for ``potential``. Bounded caches: the
+    last 32 (potential, settings) keep their jitted function (LRU), and each compiles once
+    per input shape, kept in JAX's own LRU-bounded caches."""
     def one(args_b, starts_b):
         f = lambda w: potential(w, *args_b)  # noqa: E731
         modes, values = jax.vmap(lambda w0: lbfgs_minimum(f, w0, steps))(starts_b)

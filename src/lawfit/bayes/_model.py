@@ -192,7 +192,8 @@ def potential(law: Law):
     """``potential(w, data, hyper)``: minus the log joint density at the flat unconstrained
     vector ``w`` = (u_1..u_K, log sigma, log nu), written directly (equal to NumPyro's
     ``potential_energy`` of :func:`make_model`, tested) because it is evaluated millions of
-    times inside vmapped samplers."""
+    times inside vmapped samplers. One function per law (the last 64 laws, LRU), so the
+    samplers' caches, keyed by it, find their compiled kernels again."""
 
     def fn(w, data: Data, h: Hyper):
         k = len(law.params)

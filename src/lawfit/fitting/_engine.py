@@ -83,6 +83,9 @@ def solve_tasks(
     ``problems`` has a leading group axis (G, ...) on every field except ``weight``, which
     is unused: weights come from ``weights`` (W, P) through ``tasks.weight_row``. ``lanes`` fits
     advance together on each device.
+
+    Compiled once per (law, lanes, shapes and dtypes of the leaves); numbers never
+    recompile. The executables live in JAX's jit caches, which are LRU-bounded.
     """
     n_devices = jax.device_count()
     n_tasks = tasks.start.shape[0]
