@@ -8,9 +8,9 @@ far from the optimum, this is what lets L-BFGS take long steps. A trial that fai
 falls back to the remembered point if there is one, else backtracks by safeguarded
 quadratic interpolation. A line search that has backtracked to a step below the rounding of
 ``u`` has collapsed (scipy's ABNORMAL_TERMINATION_IN_LNSRCH): the fit stops as ``stalled``,
-unless even the full step promised a reduction -t g.d below ``ftol |f|`` or the gradient is
-below ``gtol`` (then it is ``converged``). An accepted point updates the curvature memory through
-:func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
+unless the full step promised a first-order reduction -g.d below ``ftol |f|`` or the
+gradient is below ``gtol`` (then it is ``converged``). An accepted point updates the
+curvature memory through :func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
 next direction (Nocedal & Wright 2006, "Numerical Optimization", Algs. 3.5 and 7.5). One
 evaluation per step keeps every lane of a batch in lock step.
 """
