@@ -27,7 +27,7 @@ from lawfit.bayes._diagnostics import diagnose_many
 from lawfit.bayes._model import numpyro_potential, pivoted
 from lawfit.bayes._posterior import cast, prepare, start_points
 from lawfit.evaluate import simulate
-from lawfit.fitting._problem import encode_inputs
+from lawfit.laws import encode_inputs
 
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
 SMALL = dict(chains=2, warmup=200, samples=200)
@@ -385,3 +385,50 @@ def test_a_two_size_family_borrows_the_discrepancy():
     width = {k: (f.table["hi_95"] - f.table["lo_95"]).to_numpy() for k, f in
              (("alone", alone), ("both", both))}
     assert (width["both"] > width["alone"]).all()
+
+
+def test_law_without_priors_gets_a_posterior():
+    """The README's custom law: ``a`` is declared without a prior; it gets the documented
+    default (unbounded: a wide normal around its grid) and the posterior has finite draws."""
+    import math
+
+    law = lawfit.Law(
+        name="loglinear_no_prior", inputs=("C",),
+        params=(lawfit.Param("a", grid=(2.0, 4.0)),
+                lawfit.Param("b", lower=0.0, grid=(0.01, 0.1),
+                             prior=lawfit.Prior("lognormal", math.log(0.05), 1.0))),
+        fn=lambda p, x: p["a"] - p["b"] * jnp.log(x["C"]),
+    )
+    assert law.params[0].prior == lawfit.Prior("normal", 3.0, 3.0)
+    c = np.logspace(18, 22, 12)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"C": c, "loss": (5.0 - 0.05 * np.log(c)) * np.exp(0.005 * rng.standard_normal(12))})
+    post = posterior(frame, law, {"C": "C"}, "loss", method="laplace", samples=50)
+    for name in ("a", "b"):
+        assert np.all(np.isfinite(post.draws[name]))
+    assert float(np.median(post.draws["b"])) == pytest.approx(0.05, rel=0.2)
+
+
+def _bowl(w, centre):
+    return jnp.sum((w - centre) ** 2)
+
+
+def test_laplace_kernel_is_cached_per_shape():
+    """One jitted Laplace kernel per potential and settings (a bounded LRU cache), compiled
+    once per batch size: 1, 3, then 1 and 3 posteriors again compile twice in all."""
+    from lawfit.bayes import laplace
+    from lawfit.bayes._laplace import _compiled
+
+    def run(b):
+        centre = jnp.arange(2.0 * b).reshape(b, 2)
+        return laplace(_bowl, (centre,), jnp.zeros((b, 2, 2)), steps=50)
+
+    misses = _compiled.cache_info().misses
+    run(1), run(3)
+    kernel = _compiled(_bowl, 50, 1e-8, "typical")
+    assert _compiled.cache_info().misses == misses + 1 and _compiled.cache_info().maxsize == 32
+    assert kernel._cache_size() == 2
+    out = run(1)
+    run(3)
+    assert kernel._cache_size() == 2 and _compiled.cache_info().misses == misses + 1
+    np.testing.assert_allclose(out.mode, [[0.0, 1.0]], atol=1e-6)

@@ -5,6 +5,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -224,3 +225,46 @@ def test_ill_conditioned_fit_prints_a_warning_line(tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: 1 of 1 fits are ill-conditioned or at a bound" in result.stderr.replace("\n", " ")
     assert "lower bound 0" in pd.read_csv(tmp_path / "fits.csv")["warning"][0]
+
+
+def _fresh_python(code: str, **env) -> str:
+    """Run ``code`` in a new interpreter (this one has jax and more imported already)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, **env))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_import_lawfit_loads_no_bayes_or_plotting_stack():
+    """``import lawfit`` (and a MAP fit's names) import neither NumPyro, matplotlib nor
+    ArviZ; the Bayesian names still resolve on first use (PEP 562)."""
+    heavy = "('numpyro', 'matplotlib', 'arviz')"
+    out = _fresh_python(
+        "import sys, lawfit\n"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))\n"
+        "lawfit.fit, lawfit.Law, lawfit.load\n"
+        f"print(sorted(m for m in {heavy} if m in sys.modules))\n"
+        "print(lawfit.posterior.__module__, lawfit.Forecast.__name__, lawfit.bayes.__name__)\n"
+    )
+    assert out.splitlines() == ["[]", "[]", "lawfit.bayes._posterior Forecast lawfit.bayes"]
+
+
+def test_plot_selects_no_matplotlib_backend():
+    """Importing lawfit.plot leaves the backend alone (inline figures in notebooks)."""
+    out = _fresh_python("import matplotlib, lawfit.plot; print(matplotlib.get_backend())", MPLBACKEND="svg")
+    assert out.lower() == "svg"
+
+
+def test_help_is_fast_and_imports_no_jax():
+    """``lawfit --help`` loads neither jax nor lawfit's packages, and answers in < 2 s."""
+    out = _fresh_python("import sys, lawfit.cli; print(sorted(m for m in ('jax', 'pandas', 'lawfit.fitting', "
+                        "'lawfit.data') if m in sys.modules))")
+    assert out == "[]"
+    script = os.path.join(os.path.dirname(sys.executable), "lawfit")
+    times = []
+    for _ in range(2):  # the first run may pay for a cold file cache
+        started = time.perf_counter()
+        proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+        times.append(time.perf_counter() - started)
+        assert proc.returncode == 0 and "forecast" in proc.stdout, proc.stderr
+    assert min(times) < 2.0, times

@@ -10,7 +10,7 @@ from lawfit import InputError
 from lawfit.bayes import Data, Population, hierarchical_posterior, hierarchical_potential, hyper
 from lawfit.bayes._hierarchical import numpyro_hierarchical_potential
 from lawfit.evaluate import simulate
-from lawfit.fitting._problem import encode_inputs
+from lawfit.laws import encode_inputs
 
 XY = dict(x={"N": "N", "D": "D"}, y="loss")
 SIZES = (3e7, 1e8, 3e8, 1e9)

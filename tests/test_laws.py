@@ -177,6 +177,28 @@ def test_start_grid_is_hoffmanns_4500_inside_bounds():
 def test_priors_are_numpyro_distributions():
     for name in laws.names():
         for p in laws.get(name).params:
-            if p.prior is not None:
-                d = p.prior.distribution()
-                assert np.isfinite(d.log_prob(d.sample(jax.random.key(0))))
+            d = p.prior.distribution()
+            assert np.isfinite(d.log_prob(d.sample(jax.random.key(0))))
+
+
+@pytest.mark.parametrize("name", laws.names())
+def test_default_grid_spans_every_free_parameter(name):
+    """A default start grid holds each parameter at >= 2 values (not at one published answer)
+    and stays a reasonable number of starts."""
+    law = laws.get(name)
+    for p in law.params:
+        assert len(set(p.grid)) >= 2, p.name
+    assert len(law.start_grid()) <= 10_000
+
+
+@pytest.mark.parametrize(
+    "lower, upper, grid, expected",
+    [
+        (-math.inf, math.inf, (2.0, 4.0), Prior("normal", 3.0, 3.0)),
+        (0.0, math.inf, (0.0, 1.0, math.e**2), Prior("lognormal", 1.0, 2.0)),
+        (0.0, 1.0, (0.5,), Prior("uniform", 0.0, 1.0)),
+        (-1.0, math.inf, (0.1,), Prior("normal", 0.1, 1.0)),
+    ],
+)
+def test_param_without_prior_gets_its_documented_default(lower, upper, grid, expected):
+    assert Param("p", lower, upper, grid).prior == expected

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import huber
 
-from lawfit.fitting import MSE, HuberLog, LogMSE, get_objective
+from lawfit.fitting import MSE, HuberLog, LogMSE
+from lawfit.fitting._objective import get_objective
 
 R = np.linspace(-0.05, 0.05, 101)
 

@@ -175,7 +175,7 @@ def test_singular_batch_is_a_status_with_a_flat_direction(one_group):
     matrix is singular; the kernel still returns finite parameters and a status, and the
     diagnostics report the flat direction."""
     from lawfit.fitting import LevenbergMarquardt, LogMSE, fit_batch
-    from lawfit.fitting._diagnostics import MAX_CONDITION, diagnose, warning_messages
+    from lawfit.fitting._diagnostics import MAX_CONDITION, diagnose_optima, warning_messages
 
     law = lawfit.laws.get("power_law")
     x = {"x": np.full((1, 8), 1e8)}
@@ -185,7 +185,7 @@ def test_singular_batch_is_a_status_with_a_flat_direction(one_group):
                     objective=LogMSE(), solver=LevenbergMarquardt())
     assert int(out.status[0]) in {s.value for s in lawfit.Status}
     assert np.isfinite(out.params).all() and np.isfinite(out.objective).all()
-    diagnosis = diagnose(law, LogMSE(), x, y, w, out.u, law.lower, law.upper)
+    diagnosis = diagnose_optima(law, LogMSE(), x, y, w, out.u, law.lower, law.upper)
     assert diagnosis.condition[0] > MAX_CONDITION
     assert "ill-conditioned" in warning_messages(law, diagnosis)[0]
 

@@ -13,17 +13,16 @@ from lawfit import laws
 from lawfit.evaluate import simulate
 from lawfit.fitting import (
     LBFGS,
+    Functions,
     HuberLog,
     LevenbergMarquardt,
-    Problem,
     Status,
-    Tasks,
     fit_batch,
-    functions,
-    minimise,
-    solve_tasks,
+    solve,
 )
-from lawfit.fitting._problem import encode_inputs
+from lawfit.fitting._engine import Tasks, solve_tasks
+from lawfit.fitting._problem import Problem, functions
+from lawfit.laws import encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
 
 GRID_ND = {"N": np.logspace(7, 10, 6)[:, None], "D": np.logspace(8.5, 11.5, 6)[None, :]}
@@ -108,9 +107,9 @@ def test_jit_and_eager_agree(solver):
     law, problem = _power_problem()
     fns = functions(law, HuberLog(1e-3), problem)
     u0 = to_unconstrained(jnp.array([1.0, 10.0, 0.5]), problem.lower, problem.upper)
-    jitted = jax.jit(lambda u: minimise(SOLVERS[solver], fns, u))(u0)
+    jitted = jax.jit(lambda u: solve(SOLVERS[solver], fns, u))(u0)
     with jax.disable_jit():
-        eager = minimise(SOLVERS[solver], fns, u0)
+        eager = solve(SOLVERS[solver], fns, u0)
     assert int(jitted.status) == int(eager.status) == Status.CONVERGED
     np.testing.assert_allclose(jitted.u, eager.u, rtol=1e-8)
     assert int(jitted.steps) == int(eager.steps)
@@ -126,7 +125,7 @@ def test_batch_equals_each_fit_alone(solver):
     batched = jax.tree.map(lambda *a: jnp.stack(a), *problems)
     starts = to_unconstrained(jnp.array([[1.0, 10.0, 0.5], [2.0, 1e3, 0.1]]), law.lower, law.upper)
     tasks = Tasks(
-        group=jnp.repeat(jnp.arange(6), 2), weight=jnp.repeat(jnp.arange(6), 2), start=jnp.tile(starts, (6, 1))
+        group=jnp.repeat(jnp.arange(6), 2), weight_row=jnp.repeat(jnp.arange(6), 2), start=jnp.tile(starts, (6, 1))
     )
     together = solve_tasks(law, HuberLog(1e-3), SOLVERS[solver], batched, batched.weight, tasks, 4)
     for t in range(12):
@@ -166,9 +165,9 @@ def test_new_numbers_do_not_recompile(rng):
 def test_status_for_nonfinite_and_step_cap():
     law, problem = _power_problem()
     fns = functions(law, HuberLog(1e-3), problem)
-    bad = minimise(LevenbergMarquardt(), fns, jnp.array([1.0, 800.0, 0.0]))
+    bad = solve(LevenbergMarquardt(), fns, jnp.array([1.0, 800.0, 0.0]))
     assert int(bad.status) == Status.NONFINITE
-    capped = minimise(LevenbergMarquardt(max_steps=2), fns, jnp.array([5.0, 5.0, -3.0]))
+    capped = solve(LevenbergMarquardt(max_steps=2), fns, jnp.array([5.0, 5.0, -3.0]))
     assert int(capped.status) == Status.MAX_STEPS and int(capped.steps) == 2
 
 
@@ -178,7 +177,42 @@ def test_fixed_parameters_stay_fixed():
         free=jnp.array([True, True, False]),
         anchor=to_unconstrained(jnp.array([1.0, 1.0, 0.25]), problem.lower, problem.upper),
     )
-    sol = minimise(LevenbergMarquardt(), functions(law, HuberLog(1e-3), fixed), jnp.array([0.0, 2.0, 3.0]))
+    sol = solve(LevenbergMarquardt(), functions(law, HuberLog(1e-3), fixed), jnp.array([0.0, 2.0, 3.0]))
     theta = to_natural(jnp.where(fixed.free, sol.u, fixed.anchor), fixed.lower, fixed.upper)
     assert float(theta[2]) == pytest.approx(0.25, rel=1e-12)
     assert int(sol.status) == Status.CONVERGED
+
+
+def test_lbfgs_collapsed_line_search_is_stalled():
+    """A gradient that points uphill (here the sign is wrong) leaves no acceptable step: the
+    line search backtracks to rounding and the fit must say ``stalled``, not ``converged``."""
+    value = lambda u: jnp.sum((u - 1.0) ** 2)  # noqa: E731
+    uphill = lambda u: (value(u), -jax.grad(value)(u))  # noqa: E731
+    fns = Functions(value=value, value_and_grad=uphill, gauss_newton=None)
+    sol = solve(LBFGS(), fns, jnp.array([3.0, -2.0]))
+    assert int(sol.status) == Status.STALLED
+    assert int(sol.steps) < LBFGS().max_steps
+    honest = solve(LBFGS(), fns._replace(value_and_grad=jax.value_and_grad(value)), jnp.array([3.0, -2.0]))
+    assert int(honest.status) == Status.CONVERGED
+    np.testing.assert_allclose(honest.u, [1.0, 1.0], atol=1e-6)
+
+
+def test_two_problem_sizes_compile_once_each():
+    """The kernel cache keeps one executable per shape: fitting a 12-point and a 20-point
+    problem compiles each once, and fitting both again compiles nothing."""
+    law = laws.power_law
+    start = to_unconstrained(jnp.array([[1.0, 10.0, 0.5]]), law.lower, law.upper)
+    tasks = Tasks(jnp.zeros(1, int), jnp.zeros(1, int), start)
+
+    def run(n):
+        one = jax.tree.map(lambda a: a[None], _power_problem(n=n)[1])
+        return solve_tasks(law, HuberLog(1e-3), LBFGS(), one, one.weight, tasks, 1)
+
+    before = solve_tasks._cache_size()
+    first = [run(12), run(20)]
+    compiled = solve_tasks._cache_size()
+    assert 0 < compiled - before <= 2
+    again = [run(12), run(20)]
+    assert solve_tasks._cache_size() == compiled
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.u, b.u)

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, logsumexp
 
-from lawfit.bayes._laplace import minimise
+from lawfit.bayes._laplace import lbfgs_minimum
 
 __all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
 
@@ -145,7 +145,7 @@ def _best_discrepancy(starts, arr):
     """From each start, argmax of the score by L-BFGS (the posterior-mode search of
     :mod:`lawfit.bayes._laplace`, on minus the score); the scores there, and the score with
     no discrepancy. Compiled once per shape of ``arr``: numbers are leaves."""
-    thetas = jax.vmap(lambda t0: minimise(lambda t: -_score(t, arr), t0, MAX_STEPS)[0])(starts)
+    thetas = jax.vmap(lambda t0: lbfgs_minimum(lambda t: -_score(t, arr), t0, MAX_STEPS)[0])(starts)
     scores = jax.vmap(_score, in_axes=(0, None))(thetas, arr)
     return thetas, scores, _score(jnp.array([-40.0, -40.0, 0.0]), arr)
 

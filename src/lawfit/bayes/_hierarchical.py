@@ -161,7 +161,8 @@ def hierarchical_potential(law: Law, pooled: tuple[str, ...], centred: tuple[str
     """``potential(w, data, hyper, population)``: minus the log joint density of the
     hierarchical model (module docstring) at the flat vector ``w``; ``data`` and ``hyper``
     have a leading group axis G. Written directly, equal to NumPyro's ``potential_energy`` of
-    :func:`make_hierarchical_model` (tested)."""
+    :func:`make_hierarchical_model` (tested). One function per (law, pooled, centred), the
+    last 64 kept (LRU), so the samplers' caches, keyed by it, find their kernels again."""
     pooled_index = [law.param_names.index(name) for name in pooled]
     k = len(law.params)
 

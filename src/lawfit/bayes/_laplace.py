@@ -18,11 +18,9 @@ import jax.numpy as jnp
 
 from lawfit.bayes._model import cast
 from lawfit.data import check_choice
-from lawfit.fitting._lbfgs import LBFGS
-from lawfit.fitting._problem import Functions
-from lawfit.fitting._solver import minimise as run_solver
+from lawfit.fitting import LBFGS, Functions, solve
 
-__all__ = ["Laplace", "laplace", "minimise"]
+__all__ = ["Laplace", "laplace", "lbfgs_minimum"]
 
 
 class Laplace(NamedTuple):
@@ -36,11 +34,11 @@ class Laplace(NamedTuple):
     ok: jax.Array
 
 
-def minimise(f, w0, steps):
+def lbfgs_minimum(f, w0, steps):
     """At most ``steps`` evaluations of ``f`` and its gradient by L-BFGS from ``w0`` (in a
     ``lax.while_loop`` that stops at convergence). Returns the best point and ``f`` there."""
     fns = Functions(value=f, value_and_grad=jax.value_and_grad(f), gauss_newton=None)
-    solution = run_solver(LBFGS(max_steps=steps), fns, w0)
+    solution = solve(LBFGS(max_steps=steps), fns, w0)
     return solution.u, solution.objective
 
 
@@ -71,9 +69,12 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
 
 @functools.lru_cache(maxsize=32)
 def _compiled(potential, steps, floor, ridges):
+    """The jitted, vmapped mode search and Laplace fit for ``potential``. Bounded caches: the
+    last 32 (potential, settings) keep their jitted function (LRU), and each compiles once
+    per input shape, kept in JAX's own LRU-bounded caches."""
     def one(args_b, starts_b):
         f = lambda w: potential(w, *args_b)  # noqa: E731
-        modes, values = jax.vmap(lambda w0: minimise(f, w0, steps))(starts_b)
+        modes, values = jax.vmap(lambda w0: lbfgs_minimum(f, w0, steps))(starts_b)
         values = jnp.where(jnp.isfinite(values), values, jnp.inf)
         best = jnp.argmin(values)
         mode, value = modes[best], values[best]

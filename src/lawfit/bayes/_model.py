@@ -27,8 +27,7 @@ from jax.scipy.special import gammaln
 from numpyro.distributions import constraints
 from numpyro.infer.util import potential_energy
 
-from lawfit.fitting._problem import decode_inputs
-from lawfit.laws import Law
+from lawfit.laws import Law, decode_inputs
 from lawfit.laws.bijection import log_abs_det_jacobian, to_natural, to_unconstrained
 
 __all__ = [
@@ -57,7 +56,7 @@ NOISE_SCALE = 0.05
 
 class Data(NamedTuple):
     """One posterior's observations, padded: inputs name -> (P,) encoded as lawfit's fit
-    engine stores them (:func:`lawfit.fitting._problem.encode_inputs`: logs for laws of positive
+    engine stores them (:func:`lawfit.laws.encode_inputs`: logs for laws of positive
     inputs, so a law's own logarithms fold away in the sampler's inner loop), ``y`` (P,) log
     observations, ``mask`` (P,) true for real points (padding repeats a real point)."""
 
@@ -94,9 +93,7 @@ def hyper(law: Law, log_pivot, priors: dict | None = None, noise: float = NOISE_
     loc, scale = [], []
     for p in law.params:
         prior = priors.get(p.name, p.prior)
-        if prior is None:
-            raise ValueError(f"parameter {p.name!r} of {law.name!r} has no prior; pass one")
-        if p.prior is not None and prior.family != p.prior.family:
+        if prior.family != p.prior.family:
             raise ValueError(f"prior for {p.name!r} must stay {p.prior.family}")
         loc.append(prior.loc)
         scale.append(prior.scale)
@@ -195,7 +192,8 @@ def potential(law: Law):
     """``potential(w, data, hyper)``: minus the log joint density at the flat unconstrained
     vector ``w`` = (u_1..u_K, log sigma, log nu), written directly (equal to NumPyro's
     ``potential_energy`` of :func:`make_model`, tested) because it is evaluated millions of
-    times inside vmapped samplers."""
+    times inside vmapped samplers. One function per law (the last 64 laws, LRU), so the
+    samplers' caches, keyed by it, find their compiled kernels again."""
 
     def fn(w, data: Data, h: Hyper):
         k = len(law.params)

@@ -86,6 +86,9 @@ def nuts(
 @functools.lru_cache(maxsize=32)
 def _compiled(potential, chains, warmup, samples, max_tree_depth, target_accept, chunk,
               n_devices):
+    """The jitted sampler for a potential and these settings. Bounded caches: the last 32
+    (potential, settings) keep their jitted function (LRU), and each compiles once per input
+    shape, kept in JAX's own LRU-bounded caches."""
     def whitened(mode, sqrt_cov, args):
         return lambda w: potential(mode + sqrt_cov @ w, *args)
 

@@ -153,9 +153,8 @@ def check_priors(law: Law, priors, *, argument: str) -> None:
         raise InputError(f"{argument}: {sorted(unknown)} are not parameters of {law.name!r}")
     for name, prior in (priors or {}).items():
         spec = law.params[law.param_names.index(name)].prior
-        if not isinstance(prior, Prior) or (spec is not None and prior.family != spec.family):
-            family = spec.family if spec is not None else "any"
-            raise InputError(f"{argument}: {name!r} needs a lawfit.Prior of family {family!r}; "
+        if not isinstance(prior, Prior) or prior.family != spec.family:
+            raise InputError(f"{argument}: {name!r} needs a lawfit.Prior of family {spec.family!r}; "
                              f"got {prior!r}")
 
 
@@ -231,7 +230,7 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
     theta_map = fitted.params[list(law.param_names)].to_numpy(float)
     theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
-    if law.positive_inputs:  # encoded as lawfit.fitting._problem.encode_inputs does
+    if law.positive_inputs:  # encoded as lawfit.laws.encode_inputs does
         xs = {n: np.log(v) for n, v in xs.items()}
     return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
 

@@ -1,4 +1,8 @@
-"""The ``lawfit`` command line: one module per command."""
+"""The ``lawfit`` command line: one module per command.
+
+The command modules import jax and lawfit's packages inside the commands, so ``lawfit --help``
+and argument errors do not pay for them.
+"""
 
 from __future__ import annotations
 

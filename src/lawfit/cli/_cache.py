@@ -5,15 +5,16 @@ fitting and sampling kernels (tens of seconds on a CPU). JAX can keep compiled e
 disk (``jax_compilation_cache_dir``), keyed by the program, its shapes, the JAX version and
 the device; a later command with the same shapes loads them instead. The cache lives in
 ``$LAWFIT_COMPILE_CACHE`` (default ``$XDG_CACHE_HOME/lawfit/jax``, i.e. ``~/.cache/lawfit/jax``);
-setting that variable to ``off`` disables it.
+setting that variable to ``off`` disables it. It is set through the environment variables
+JAX reads when it is imported, so the entry point does not import jax (``lawfit --help`` stays
+fast).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-
-import jax
 
 __all__ = ["cache_dir", "use_compilation_cache"]
 
@@ -35,10 +36,18 @@ def cache_dir() -> Path | None:
 
 
 def use_compilation_cache() -> Path | None:
-    """Point JAX's persistent compilation cache at :func:`cache_dir` (before any compile)."""
+    """Point JAX's persistent compilation cache at :func:`cache_dir` (before any compile):
+    ``JAX_COMPILATION_CACHE_DIR`` and, unless set, ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``
+    for a jax imported later; the same flags directly if jax is already imported."""
     path = cache_dir()
-    if path is not None:
+    if path is None:
+        return None
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(path)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_SECONDS))
+    if "jax" in sys.modules:
+        import jax
+
         jax.config.update("jax_compilation_cache_dir", str(path))
-        if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:  # JAX's own setting
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                          float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
     return path

@@ -13,8 +13,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from lawfit.data import InputError
-
 __all__ = [
     "console",
     "error_console",
@@ -36,6 +34,8 @@ def guarded(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        from lawfit.data import InputError
+
         try:
             return command(*args, **kwargs)
         except InputError as err:
@@ -50,6 +50,8 @@ def guarded(command: Callable) -> Callable:
 
 def parse_mapping(text: str, *, option: str) -> dict[str, str]:
     """'N=n_params,D=tokens' -> {'N': 'n_params', 'D': 'tokens'}; a bare 'col' -> {'': 'col'}."""
+    from lawfit.data import InputError
+
     out: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, column = part.partition("=")
@@ -69,6 +71,8 @@ def parse_mapping(text: str, *, option: str) -> dict[str, str]:
 
 def parse_list(text: str | None, *, option: str, convert=str) -> list:
     """'a,b,c' -> ['a', 'b', 'c'] (converted), or [] for None."""
+    from lawfit.data import InputError
+
     if text is None:
         return []
     items = [p.strip() for p in text.split(",") if p.strip()]

@@ -5,14 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import typer
 
-from lawfit import plot
 from lawfit.cli._common import console, guarded, progress_bar
-from lawfit.data import load, write_table
-from lawfit.evaluate import compute_optimal
-from lawfit.fitting import fit as fit_frame
 
 CHINCHILLA_COMPUTE = 5.88e23  # FLOPs of Chinchilla-70B (Hoffmann et al. 2022)
 
@@ -23,6 +18,13 @@ def demo_command(
     out: Path = typer.Option(Path("demo_out"), "--out", help="Folder for the demo's tables and figure."),
 ) -> None:
     """Fit Chinchilla's law to Epoch AI's 240 points from Hoffmann's 4,500 starts, with CIs."""
+    from matplotlib.figure import Figure
+
+    from lawfit import plot
+    from lawfit.data import load, write_table
+    from lawfit.evaluate import compute_optimal
+    from lawfit.fitting import fit as fit_frame
+
     frame = load("chinchilla")
     console.print(
         f"[bold]Chinchilla[/]: {len(frame)} points (Epoch AI's reconstruction, 5 outliers dropped); "
@@ -62,12 +64,12 @@ def demo_command(
     write_table(result.params, out / "chinchilla_params.csv")
     if result.bootstrap is not None:
         write_table(result.bootstrap, out / "chinchilla_bootstrap.csv")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))  # no pyplot: needs no backend, nothing to close
+    axes = fig.subplots(1, 2)
     plot.curves(result, frame, along="D", ax=axes[0])
     plot.parity(result, frame, ax=axes[1])
     fig.tight_layout()
     fig.savefig(out / "chinchilla_fit.png", dpi=110)
-    plt.close(fig)
     console.print(
         f"done in {time.perf_counter() - started:.1f} s; tables and figure in {out}/",
         highlight=False,

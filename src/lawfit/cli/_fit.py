@@ -17,9 +17,6 @@ from lawfit.cli._common import (
     progress_bar,
     shown_warnings,
 )
-from lawfit.data import InputError, read_table, write_table
-from lawfit.fitting import fit as fit_frame
-from lawfit.fitting._diagnostics import IllConditionedWarning
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -73,6 +70,10 @@ def fit_command(
     Exit codes: 0 done, 2 bad input (one line on stderr names the column and rows), 130
     interrupted (with --resume, finished groups are kept for the next run).
     """
+    from lawfit.data import InputError, read_table, write_table
+    from lawfit.fitting import IllConditionedWarning
+    from lawfit.fitting import fit as fit_frame
+
     if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
         raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
     if not out.parent.is_dir():

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from lawfit.bayes import NoBacktestWarning, forecast
 from lawfit.cli._common import (
     console,
     guarded,
@@ -15,7 +14,6 @@ from lawfit.cli._common import (
     progress_bar,
     shown_warnings,
 )
-from lawfit.data import InputError, read_table, write_table
 
 #: Flagged posteriors listed after a forecast (the rest are counted).
 SHOW_FLAGGED = 5
@@ -57,6 +55,9 @@ def forecast_command(
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the column).
     """
+    from lawfit.bayes import NoBacktestWarning, forecast
+    from lawfit.data import InputError, read_table, write_table
+
     if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
         raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
     if not out.parent.is_dir():

@@ -8,8 +8,6 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import console, guarded, parse_list, progress_bar
-from lawfit.data import InputError, load, read_table, write_table
-from lawfit.evaluate import designs, estimate, get_method, leaderboard
 
 _ARE_COLUMNS = [
     "family", "method", "n_train_models", "train_fraction", "min_tokens", "are", "checkpoints",
@@ -57,6 +55,9 @@ def hitchhiker_command(
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the option or column).
     """
+    from lawfit.data import InputError, load, read_table, write_table
+    from lawfit.evaluate import designs, estimate, get_method, leaderboard
+
     start = time.perf_counter()
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {str(out)!r} exists and is not a folder")
@@ -88,6 +89,9 @@ def hitchhiker_command(
     board = leaderboard(result)
     write_table(board, out / "leaderboard.csv")
     if figures:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only; selected here, never at import
         import matplotlib.pyplot as plt
 
         from lawfit.plot import are_heatmaps

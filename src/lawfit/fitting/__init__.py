@@ -5,16 +5,18 @@ Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`) and solvers
 array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of padded arrays
 in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
 (the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
+:func:`solve` runs one solver on any function given as :class:`Functions` (lawfit's
+Bayesian modes use it with :class:`LBFGS`). The batched kernel itself is private.
 """
 
-from lawfit.fitting._api import FitResult, fit, start_values
-from lawfit.fitting._batch import BatchFit, bootstrap_counts, fit_batch, fit_params, implicit_params
-from lawfit.fitting._engine import Tasks, solve_tasks
+from lawfit.fitting._api import FitResult, fit
+from lawfit.fitting._batch import BatchFit, fit_batch, fit_params
+from lawfit.fitting._diagnostics import IllConditionedWarning
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
-from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective, get_objective
-from lawfit.fitting._problem import Functions, Problem, functions
-from lawfit.fitting._solver import Solution, Solver, minimise
+from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective
+from lawfit.fitting._problem import Functions
+from lawfit.fitting._solver import Solution, Solver, solve
 from lawfit.fitting._status import Status
 
 __all__ = [
@@ -24,22 +26,15 @@ __all__ = [
     "FitResult",
     "Functions",
     "HuberLog",
+    "IllConditionedWarning",
     "LevenbergMarquardt",
     "LogMSE",
     "Objective",
-    "Problem",
     "Solution",
     "Solver",
     "Status",
-    "Tasks",
-    "bootstrap_counts",
     "fit",
     "fit_batch",
     "fit_params",
-    "functions",
-    "get_objective",
-    "implicit_params",
-    "minimise",
-    "solve_tasks",
-    "start_values",
+    "solve",
 ]

@@ -27,7 +27,7 @@ from lawfit.data import (
     write_table,
 )
 from lawfit.fitting._batch import fit_batch, move_inside
-from lawfit.fitting._diagnostics import IllConditionedWarning, diagnose, warning_messages
+from lawfit.fitting._diagnostics import IllConditionedWarning, diagnose_optima, warning_messages
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import Objective, get_objective
@@ -525,7 +525,7 @@ def fit(
                 seed=np.array([_group_seed(seed, key_rows[g]) for g in sel], np.uint32),
                 dtype=dtype,
             )
-        diagnosis = diagnose(
+        diagnosis = diagnose_optima(
             law,
             objective,
             arrays["x"],

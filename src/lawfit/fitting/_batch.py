@@ -19,10 +19,10 @@ from jax import lax
 from lawfit.fitting._engine import Tasks, solve_tasks
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import HuberLog, Objective
-from lawfit.fitting._problem import Problem, encode_inputs, functions, natural_params
+from lawfit.fitting._problem import Problem, functions, natural_params
 from lawfit.fitting._solver import Solver
 from lawfit.fitting._status import Status
-from lawfit.laws import Law
+from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
 
 __all__ = [
@@ -165,7 +165,7 @@ def fit_batch(
     groups = np.repeat(np.arange(n_groups, dtype=np.int32), n_starts)
     tasks = Tasks(
         group=jnp.asarray(groups),
-        weight=jnp.asarray(groups),
+        weight_row=jnp.asarray(groups),
         start=as_dtype(u_starts.reshape(-1, k)),
     )
     screen, screen_problems, screen_tasks = solver, problems, tasks
@@ -189,7 +189,7 @@ def fit_batch(
         # The polish starts at the screened points and never accepts an increase, so its
         # objectives (evaluated in the full dtype) are the ones to compare and report.
         rows = np.repeat(np.arange(n_groups, dtype=np.int32), keep)
-        polish_tasks = Tasks(group=jnp.asarray(rows), weight=jnp.asarray(rows), start=as_dtype(u_best))
+        polish_tasks = Tasks(group=jnp.asarray(rows), weight_row=jnp.asarray(rows), start=as_dtype(u_best))
         polished = jax.device_get(
             solve_tasks(law, objective, solver, problems, problems.weight, polish_tasks, lanes)
         )
@@ -222,7 +222,7 @@ def fit_batch(
     groups = np.repeat(np.arange(n_groups, dtype=np.int32), bootstrap)
     boot_tasks = Tasks(
         group=jnp.asarray(groups),
-        weight=jnp.arange(n_groups * bootstrap, dtype=jnp.int32),
+        weight_row=jnp.arange(n_groups * bootstrap, dtype=jnp.int32),
         start=as_dtype(np.repeat(u_best, bootstrap, axis=0)),
     )
     boot = jax.device_get(solve_tasks(law, objective, solver, problems, weights, boot_tasks, lanes))

@@ -38,8 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from lawfit.fitting._objective import Objective
-from lawfit.fitting._problem import Problem, encode_inputs, functions
-from lawfit.laws import Law
+from lawfit.fitting._problem import Problem, functions
+from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "MAX_CONDITION",
     "Diagnosis",
     "IllConditionedWarning",
-    "diagnose",
+    "diagnose_optima",
     "warning_messages",
 ]
 
@@ -101,7 +101,7 @@ def _curvature(law: Law, objective: Objective, problems: Problem, u: jax.Array):
     return jax.vmap(one)(problems, u)
 
 
-def diagnose(
+def diagnose_optima(
     law: Law,
     objective: Objective,
     x: dict,
@@ -142,7 +142,7 @@ def diagnose(
 
 
 def _summarise(f, hess, u, weight, free, lower, upper, natural) -> Diagnosis:
-    """The numpy half of :func:`diagnose` (tiny K x K matrices per group)."""
+    """The numpy half of :func:`diagnose_optima` (tiny K x K matrices per group)."""
     k = u.shape[1]
     diag = np.diagonal(hess, axis1=1, axis2=2)
     finite = np.isfinite(f) & np.all(np.isfinite(hess), axis=(1, 2))

@@ -31,11 +31,11 @@ __all__ = ["Tasks", "solve_tasks"]
 
 
 class Tasks(NamedTuple):
-    """T fits: ``group`` (T,) indexes the problems, ``weight`` (T,) the weight rows and
-    ``start`` (T, K) holds unconstrained starts."""
+    """T fits: ``group`` (T,) indexes the problems, ``weight_row`` (T,) the rows of the
+    weight matrix and ``start`` (T, K) holds unconstrained starts."""
 
     group: jax.Array
-    weight: jax.Array
+    weight_row: jax.Array
     start: jax.Array
 
 
@@ -53,7 +53,7 @@ def _problem(problems: Problem, weights: jax.Array, tasks: Tasks, task) -> Probl
     return Problem(
         x={k: v[g] for k, v in problems.x.items()},
         target=problems.target[g],
-        weight=weights[tasks.weight[task]],
+        weight=weights[tasks.weight_row[task]],
         lower=problems.lower[g],
         upper=problems.upper[g],
         free=problems.free[g],
@@ -81,8 +81,11 @@ def solve_tasks(
     """Solve every task; returns a :class:`Solution` with a leading task axis (T,).
 
     ``problems`` has a leading group axis (G, ...) on every field except ``weight``, which
-    is unused: weights come from ``weights`` (W, P) through ``tasks.weight``. ``lanes`` fits
+    is unused: weights come from ``weights`` (W, P) through ``tasks.weight_row``. ``lanes`` fits
     advance together on each device.
+
+    Compiled once per (law, lanes, shapes and dtypes of the leaves); numbers never
+    recompile. The executables live in JAX's jit caches, which are LRU-bounded.
     """
     n_devices = jax.device_count()
     n_tasks = tasks.start.shape[0]

@@ -6,8 +6,11 @@ curvature: g_t.d >= c2 g.d). A trial that decreases f enough but is still steepl
 is remembered and the step is extrapolated (t *= 4): on a Huber objective, piecewise linear
 far from the optimum, this is what lets L-BFGS take long steps. A trial that fails Armijo
 falls back to the remembered point if there is one, else backtracks by safeguarded
-quadratic interpolation. An accepted point updates the curvature memory through
-:func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
+quadratic interpolation. A line search that has backtracked to a step below the rounding of
+``u`` has collapsed (scipy's ABNORMAL_TERMINATION_IN_LNSRCH): the fit stops as ``stalled``,
+unless the full step promised a first-order reduction -g.d below ``ftol |f|`` or the
+gradient is below ``gtol`` (then it is ``converged``). An accepted point updates the
+curvature memory through :func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
 next direction (Nocedal & Wright 2006, "Numerical Optimization", Algs. 3.5 and 7.5). One
 evaluation per step keeps every lane of a batch in lock step.
 """
@@ -134,8 +137,9 @@ class LBFGS(Solver):
         ftol = _floor(self.ftol, dtype)
         small_reduction = accept & ~fresh & (jnp.abs(f - f_a) <= ftol * jnp.abs(f_a))
         small_grad = accept & (jnp.max(jnp.abs(g_a)) <= self.gtol)
-        backtracking = ~accept & ~extrapolate
-        tiny_step = backtracking & (t * jnp.linalg.norm(d) <= eps * (jnp.linalg.norm(u) + eps))
+        collapsed = ~fresh & (t < 1) & (t * jnp.linalg.norm(d) <= eps * (jnp.linalg.norm(u) + eps))
+        negligible = small_grad | (-slope <= ftol * jnp.abs(f))
+        line_search_failed = collapsed & ~negligible
 
         def pick(new, old):
             return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
@@ -150,8 +154,8 @@ class LBFGS(Solver):
             f_ok=jnp.where(extrapolate, f_t, state.f_ok),
             g_ok=jnp.where(extrapolate, g_t, state.g_ok),
             memory=pick(memory, state.memory),
-            converged=small_reduction | small_grad | tiny_step,
-            stalled=fresh & ~finite,
+            converged=(small_reduction | small_grad | collapsed) & ~line_search_failed,
+            stalled=(fresh & ~finite) | line_search_failed,
         )
 
     def terminate(self, state):

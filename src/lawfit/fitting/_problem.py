@@ -8,14 +8,12 @@ import jax
 import jax.numpy as jnp
 
 from lawfit.fitting._objective import Objective
-from lawfit.laws import Law
+from lawfit.laws import Law, decode_inputs
 from lawfit.laws.bijection import to_natural
 
 __all__ = [
     "Functions",
     "Problem",
-    "decode_inputs",
-    "encode_inputs",
     "functions",
     "natural_params",
     "predict_points",
@@ -25,7 +23,7 @@ __all__ = [
 class Problem(NamedTuple):
     """One fit's data and parameter space. Every field is an array leaf.
 
-    ``x`` maps input names to (P,) arrays, encoded by :func:`encode_inputs`; ``target`` is y,
+    ``x`` maps input names to (P,) arrays, encoded by :func:`lawfit.laws.encode_inputs`; ``target`` is y,
     or log y for log objectives; ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
     units; ``free`` is a (K,) mask, and fixed parameters take their unconstrained value from
     ``anchor`` (K,).
@@ -51,21 +49,6 @@ class Functions(NamedTuple):
     value: object
     value_and_grad: object
     gauss_newton: object
-
-
-def encode_inputs(law: Law, x: dict) -> dict:
-    """Inputs as stored in a :class:`Problem`: logs for laws whose inputs are positive.
-
-    :func:`decode_inputs` maps them back with ``exp``; XLA folds ``log(exp(v))`` to ``v``, so
-    a law that takes logs of its inputs (most scaling laws) does no per-point logarithm in
-    the inner loop.
-    """
-    return {k: jnp.log(v) for k, v in x.items()} if law.positive_inputs else dict(x)
-
-
-def decode_inputs(law: Law, x: dict) -> dict:
-    """Inverse of :func:`encode_inputs`."""
-    return {k: jnp.exp(v) for k, v in x.items()} if law.positive_inputs else dict(x)
 
 
 def natural_params(law: Law, problem: Problem, u: jax.Array) -> jax.Array:

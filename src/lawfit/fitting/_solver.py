@@ -19,7 +19,7 @@ from jax import lax
 from lawfit.fitting._problem import Functions
 from lawfit.fitting._status import Status
 
-__all__ = ["Solution", "Solver", "minimise"]
+__all__ = ["Solution", "Solver", "solve"]
 
 
 class Solution(NamedTuple):
@@ -78,7 +78,7 @@ def finish(solver: Solver, state, done, steps) -> Solution:
     return Solution(solver.params(state), value, steps, status)
 
 
-def minimise(solver: Solver, fns: Functions, u0: jax.Array) -> Solution:
+def solve(solver: Solver, fns: Functions, u0: jax.Array) -> Solution:
     """Run ``solver`` on one problem from ``u0`` until it stops or takes ``max_steps``."""
 
     def cond(carry):

@@ -7,7 +7,17 @@ own with :func:`register` and it works everywhere a name is accepted.
 """
 
 from lawfit.laws import bijection
-from lawfit.laws._law import Law, Param, Prior, get, names, register
+from lawfit.laws._law import (
+    Law,
+    Param,
+    Prior,
+    decode_inputs,
+    default_prior,
+    encode_inputs,
+    get,
+    names,
+    register,
+)
 from lawfit.laws._zoo import (
     bnsl,
     chinchilla,
@@ -27,6 +37,9 @@ __all__ = [
     "bnsl",
     "chinchilla",
     "data_constrained",
+    "decode_inputs",
+    "default_prior",
+    "encode_inputs",
     "get",
     "kaplan_nd",
     "names",

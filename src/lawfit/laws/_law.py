@@ -12,7 +12,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Law", "Param", "Prior", "get", "names", "register"]
+__all__ = [
+    "Law",
+    "Param",
+    "Prior",
+    "decode_inputs",
+    "default_prior",
+    "encode_inputs",
+    "get",
+    "names",
+    "register",
+]
 
 PriorFamily = Literal["normal", "lognormal", "uniform"]
 
@@ -62,6 +72,25 @@ class Prior:
         ](self.loc, self.scale)
 
 
+def default_prior(lower: float, upper: float, grid: Sequence[float]) -> Prior:
+    """A weakly informative prior for a parameter declared without one, from its bounds and
+    its start grid (the plausible range its author gave).
+
+    * finite ``lower`` and ``upper``: Uniform(lower, upper);
+    * ``lower >= 0``, no upper bound: LogNormal(m, s), m the centre of the logs of the
+      grid's positive values (0 without any) and s = max(1, their span): the grid's range
+      within about one standard deviation of log x;
+    * otherwise: Normal(c, s), c the centre of the grid and s = max(1, |c|, its span).
+    """
+    if math.isfinite(lower) and math.isfinite(upper):
+        return Prior("uniform", float(lower), float(upper))
+    if lower >= 0.0 and upper == math.inf:
+        logs = [math.log(v) for v in grid if v > 0] or [0.0]
+        return Prior("lognormal", 0.5 * (min(logs) + max(logs)), max(1.0, max(logs) - min(logs)))
+    centre = 0.5 * (min(grid) + max(grid))
+    return Prior("normal", centre, max(1.0, abs(centre), max(grid) - min(grid)))
+
+
 @dataclass(frozen=True)
 class Param:
     """One named parameter of a law.
@@ -72,7 +101,13 @@ class Param:
             the unconstrained space given by :mod:`lawfit.laws.bijection`.
         grid: default start values in natural units; a law's start grid is the Cartesian
             product of its parameters' grids. Values on a bound are moved just inside it.
-        prior: the default prior for Bayesian fits; its support must contain the bounds.
+        prior: the prior for Bayesian fits; its support must contain the bounds. Left out,
+            it is derived from the bounds and the grid (:func:`default_prior`): two finite
+            bounds give Uniform(lower, upper); a lower bound >= 0 and no upper bound give a
+            LogNormal with log-median at the centre of the grid's logs and log-scale
+            max(1, span of the grid's logs); otherwise a Normal centred on the grid's centre
+            with scale max(1, |centre|, span of the grid). After construction ``prior`` is
+            never None.
         doc: one line of meaning.
     """
 
@@ -100,13 +135,14 @@ class Param:
                 f"Param {self.name!r}: grid {grid} leaves [{self.lower}, {self.upper}]"
             )
         object.__setattr__(self, "grid", grid)
-        if self.prior is not None:
-            lo, hi = self.prior.support
-            if lo > self.lower or hi < self.upper:
-                raise ValueError(
-                    f"Param {self.name!r}: prior support [{lo}, {hi}] must contain the bounds "
-                    f"({self.lower}, {self.upper})"
-                )
+        if self.prior is None:
+            object.__setattr__(self, "prior", default_prior(self.lower, self.upper, grid))
+        lo, hi = self.prior.support
+        if lo > self.lower or hi < self.upper:
+            raise ValueError(
+                f"Param {self.name!r}: prior support [{lo}, {hi}] must contain the bounds "
+                f"({self.lower}, {self.upper})"
+            )
 
     def inside(self, value: float) -> float:
         """``value`` moved just inside the open bounds when it lies on or beyond one."""
@@ -258,6 +294,22 @@ def register(law: Law, *, overwrite: bool = False) -> Law:
         raise ValueError(f"a law named {law.name!r} is registered already (pass overwrite=True)")
     _REGISTRY[law.name] = law
     return law
+
+
+def encode_inputs(law: Law, x: dict) -> dict:
+    """Inputs as the fitting engine and the Bayesian models store them: logs for laws whose
+    inputs are positive.
+
+    :func:`decode_inputs` maps them back with ``exp``; XLA folds ``log(exp(v))`` to ``v``, so
+    a law that takes logs of its inputs (most scaling laws) does no per-point logarithm in
+    the inner loop.
+    """
+    return {k: jnp.log(v) for k, v in x.items()} if law.positive_inputs else dict(x)
+
+
+def decode_inputs(law: Law, x: dict) -> dict:
+    """Inverse of :func:`encode_inputs`."""
+    return {k: jnp.exp(v) for k, v in x.items()} if law.positive_inputs else dict(x)
 
 
 def get(law: str | Law) -> Law:

@@ -1,4 +1,5 @@
-"""matplotlib figures of fits and evaluations (the Agg backend; save with ``fig.savefig``)."""
+"""matplotlib figures of fits and evaluations, drawn with pyplot in whatever backend is active
+(inline in notebooks); save with ``fig.savefig``. Importing it selects no backend."""
 
 from lawfit.plot._fit import curves, parity
 from lawfit.plot._heatmap import are_heatmap, are_heatmaps
