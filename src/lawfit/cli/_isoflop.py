@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import console, guarded, parse_list
-from lawfit.data import InputError
 
 
 @guarded
@@ -34,7 +33,7 @@ def isoflop_command(
     """Loss-optimal N per compute budget (IsoFLOP curves), then N* = k_N C^a and
     D* = k_D C^b with bootstrap intervals. Writes optima.csv, exponents.csv and a figure per
     group: isoflop.png for the first row of exponents.csv, isoflop_<i>.png for row i."""
-    from lawfit.data import read_table
+    from lawfit.data import InputError, read_table
     from lawfit.evaluate import isoflop
     from lawfit.plot import isoflop_figure
 

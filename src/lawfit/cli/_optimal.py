@@ -7,13 +7,14 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import console, guarded, parse_list, parse_mapping
-from lawfit.data import InputError
 
 #: Columns of a ``lawfit fit`` output that are neither parameters nor groups.
 FIT_COLUMNS = ("objective", "status", "steps", "n_points", "n_converged", "message", "warning")
 
 
 def _numbers(text: str, *, option: str) -> dict[str, float]:
+    from lawfit.data import InputError
+
     values = {}
     for name, value in parse_mapping(text, option=option).items():
         try:
@@ -65,7 +66,7 @@ def optimal_command(
     parameters or a fit (one row per group x budget)."""
     import pandas as pd
 
-    from lawfit.data import read_table, write_table
+    from lawfit.data import InputError, read_table, write_table
     from lawfit.evaluate import compute_optimal
     from lawfit.laws import get as get_law
 
