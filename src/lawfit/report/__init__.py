@@ -14,6 +14,8 @@ Recognised files (anything else is listed at the foot of the page):
   the median per family and method, and the leaderboard;
 - ``optima.csv`` and ``exponents.csv`` (``lawfit isoflop --out DIR``): the tables;
 - ``*.png``, ``*.svg``: embedded as they are.
+
+``DIR/report.html`` (the default output) is never read.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ __all__ = ["KINDS", "build_report", "write_report"]
 
 
 def build_report(folder: str | os.PathLike, skip: tuple[str | os.PathLike, ...] = ()) -> str:
-    """The HTML page for ``folder`` (files in ``skip`` left out); :class:`InputError` naming
-    the folder when it is not a folder or holds nothing recognised."""
+    """The HTML page for ``folder`` (``folder/report.html``, an earlier report, and the files
+    in ``skip`` left out); :class:`InputError` naming the folder when it is not a folder or
+    holds nothing recognised."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"DIR {str(folder)!r} is not a folder")
-    found, ignored = sections(folder, tuple(Path(p) for p in skip))
+    found, ignored = sections(folder, (folder / "report.html", *map(Path, skip)))
     if not found:
         listed = ", ".join(ignored[:8]) + (" ..." if len(ignored) > 8 else "") if ignored else "no files"
         raise InputError(
@@ -51,6 +54,8 @@ def build_report(folder: str | os.PathLike, skip: tuple[str | os.PathLike, ...] 
 def write_report(folder: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     """Write :func:`build_report` of ``folder`` to ``out`` (default ``folder/report.html``,
     left out of its own report) and return the path."""
+    if not Path(folder).is_dir():
+        raise InputError(f"DIR {str(folder)!r} is not a folder")
     out = Path(folder) / "report.html" if out is None else Path(out)
     out = out.resolve() if out.is_symlink() else out  # write through a link, keep the link
     if out.is_dir():
