@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lawfit.data import InputError, check_columns
-from lawfit.plot._axes import new_axes
+from lawfit.plot._axes import new_axes, plain_log_axis
 
 __all__ = ["method_comparison"]
 
@@ -53,6 +53,7 @@ def method_comparison(are: pd.DataFrame, ax=None, strip: bool = True):
     ax.set_xticks(range(len(families)), families, rotation=30 if len(families) > 4 else 0,
                   ha="right" if len(families) > 4 else "center", fontsize=8)
     ax.set_yscale("log")
+    plain_log_axis(ax.yaxis)
     ax.set_ylabel("ARE (%)")
     dropped = int((~finite).sum())
     ax.set_title("ARE by method and family" + (f" ({dropped} failed fits left out)" if dropped else ""),

@@ -135,7 +135,7 @@ def _are(path: Path, table: pd.DataFrame) -> Section:
 
     values = pd.to_numeric(table["are"], errors="coerce")
     median = (table.assign(are=values).groupby(["family", "method"])["are"].median()
-              .unstack("method").reset_index())
+              .unstack("method").rename_axis(columns=None).reset_index())
     drawn = [_draw("ARE by method and family", lambda: method_comparison(table))]
     text = (f"{len(table)} fitted laws; {int(np.isfinite(values).sum())} with a finite ARE. "
             "The table gives the median ARE per family and method.")
