@@ -22,13 +22,14 @@ def invoke(*args):
 
 @pytest.fixture(scope="module")
 def fit_dir(tmp_path_factory):
-    """A folder with the data, a grouped `lawfit fit` output and its bootstrap draws."""
+    """A folder with the data, a grouped `lawfit fit` output and its bootstrap draws (the
+    shapes and options of test_cli_fit's fits, whose compiled kernels this one reuses)."""
     folder = tmp_path_factory.mktemp("fit_out")
     rng = np.random.default_rng(0)
     size = np.logspace(6, 10, 8)
     pd.concat([pd.DataFrame({"run": f"r{g}", "size": size,
                              "loss": (1.5 + 0.2 * g + 50 * size**-0.2) * np.exp(0.01 * rng.standard_normal(8))})
-               for g in range(2)]).to_csv(folder / "data.csv", index=False)
+               for g in range(3)]).to_csv(folder / "data.csv", index=False)
     result = invoke("fit", folder / "data.csv", "--law", "power_law", "--x", "x=size", "--y", "loss",
                     "--by", "run", "--loss", "log-mse", "--starts", "4", "--bootstrap", "8",
                     "--out", folder / "params.csv", "--draws", folder / "draws.csv")
@@ -45,9 +46,9 @@ def test_report_of_a_fit_output(fit_dir):
     assert "<h2>Fitted parameters</h2>" in page
     for _, row in params.iterrows():
         assert f"<td>{row['E']:.4g}</td>" in page
-    # one pair plot per group, embedded; nothing fetched from outside
+    # one pair plot per group (3), embedded; nothing fetched from outside
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 2
+    assert len(sources) == 3
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     png = base64.b64decode(sources[0].split(",", 1)[1])
     assert png[:4] == b"\x89PNG"
@@ -125,7 +126,7 @@ def test_report_renders_in_headless_chromium(fit_dir, chromium, tmp_path):
     browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run([*browser, "--dump-dom", out.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert dom.count("<table") == 2 and dom.count("<img") == 2
+    assert dom.count("<table") == 2 and dom.count("<img") == 3
     shot = tmp_path / "shot.png"
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,2400", out.as_uri()],
                    capture_output=True, timeout=120, check=True)
