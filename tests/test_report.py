@@ -32,7 +32,8 @@ def fit_dir(tmp_path_factory):
                for g in range(3)]).to_csv(folder / "data.csv", index=False)
     result = invoke("fit", folder / "data.csv", "--law", "power_law", "--x", "x=size", "--y", "loss",
                     "--by", "run", "--loss", "log-mse", "--starts", "4", "--bootstrap", "8",
-                    "--out", folder / "params.csv", "--draws", folder / "draws.csv")
+                    "--out", folder / "params.csv", "--draws", folder / "draws.csv",
+                    "--plot", folder / "fit.png")
     assert result.exit_code == 0, result.output
     return folder
 
@@ -46,9 +47,13 @@ def test_report_of_a_fit_output(fit_dir):
     assert "<h2>Fitted parameters</h2>" in page
     for _, row in params.iterrows():
         assert f"<td>{row['E']:.4g}</td>" in page
-    # one pair plot per group (3), embedded; nothing fetched from outside
+    # `lawfit fit --plot`'s figure: a drawing with the data and a law per group
+    drawn = matplotlib.image.imread(fit_dir / "fit.png")
+    assert drawn[..., :3].std() > 0.05
+    # one pair plot per group (3) and fit.png, embedded; nothing fetched from outside
     sources = re.findall(r'<img src="([^"]+)"', page)
-    assert len(sources) == 3
+    assert len(sources) == 4
+    assert "<h2>Figure: fit.png</h2>" in page
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     png = base64.b64decode(sources[0].split(",", 1)[1])
     assert png[:4] == b"\x89PNG"
@@ -126,7 +131,7 @@ def test_report_renders_in_headless_chromium(fit_dir, chromium, tmp_path):
     browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run([*browser, "--dump-dom", out.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert dom.count("<table") == 2 and dom.count("<img") == 3
+    assert dom.count("<table") == 2 and dom.count("<img") == 4
     shot = tmp_path / "shot.png"
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,2400", out.as_uri()],
                    capture_output=True, timeout=120, check=True)
