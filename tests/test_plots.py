@@ -10,6 +10,7 @@ import pytest
 
 import lawfit
 from lawfit import plot
+from lawfit.bayes import Posterior
 from lawfit.data import InputError
 from lawfit.evaluate import compute_optimal
 from lawfit.fitting._objective import get_objective
@@ -151,6 +152,12 @@ def test_pair_plot_from_posterior_draws_and_tables():
                                draws["alpha"][1].reshape(-1))
     assert not any(ax.axison for ax in (axes[0, 1], axes[0, 2], axes[1, 2]))
     rendered(fig)
+    posterior = Posterior(law=lawfit.laws.get("power_law"), x={"x": "size"}, y="loss", by=["run"],
+                          groups=pd.DataFrame({"run": ["a", "b"]}), draws=draws, box=np.zeros((2, 1)))
+    from_posterior = plot.pair_plot(posterior, group=0)  # the law's E, A, alpha; not sigma
+    assert [ax.get_xlabel() for ax in from_posterior.axes[-3:]] == ["E", "A", "alpha"]
+    np.testing.assert_allclose(from_posterior.axes[3].collections[0].get_offsets()[:, 0],
+                               draws["E"][0].reshape(-1))
     table = pd.DataFrame({k: v[0].reshape(-1) for k, v in draws.items()})
     assert len(plot.pair_plot(table).axes) == 16
     with pytest.raises(InputError, match="no draws of 'B'"):

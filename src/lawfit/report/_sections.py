@@ -24,11 +24,11 @@ MAX_PAIR_PLOTS = 3
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of file the report recognises: ``name``, the rule (``describe``, for the help),
-    ``matches(path, table)`` and ``build(path, table) -> Section``."""
+    """A kind of file the report recognises (the list is in :mod:`lawfit.report`'s docstring
+    and ``lawfit report --help``): ``name``, ``matches(path, table)`` and ``build(path, table)
+    -> Section``."""
 
     name: str
-    describe: str
     matches: Callable[[Path, pd.DataFrame], bool]
     build: Callable[[Path, pd.DataFrame], Section]
 
@@ -147,24 +147,18 @@ def _plain(title: str, text: str) -> Callable[[Path, pd.DataFrame], Section]:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("fit", "any table with columns objective, status and n_converged (a `lawfit fit` "
-         "output): the parameters table", _columns("objective", "status", "n_converged"), _fit),
-    Kind("draws", "any table with a resample column and the parameters of a registered law "
-         "(`lawfit fit --draws`): pair plots and quantiles per group",
-         lambda p, t: "resample" in t.columns and bool(_param_names(t.columns)), _draws),
-    Kind("forecast", "any table with median and lo_XX/hi_XX columns (`lawfit forecast`): the "
-         "table and a figure of the intervals", lambda p, t: "median" in t.columns
+    Kind("fit", _columns("objective", "status", "n_converged"), _fit),
+    Kind("draws", lambda p, t: "resample" in t.columns and bool(_param_names(t.columns)), _draws),
+    Kind("forecast", lambda p, t: "median" in t.columns
          and any(str(c).startswith("lo_") for c in t.columns), _forecast),
-    Kind("optimal", "any table with columns C, N_opt and D_opt (`lawfit optimal`): the table "
-         "and the frontier", _columns("C", "N_opt", "D_opt"), _optimal),
-    Kind("are", "are.csv (`lawfit hitchhiker`): ARE box plots and medians by family and method",
-         lambda p, t: p.name == "are.csv" and {"family", "method", "are"} <= set(t.columns), _are),
-    Kind("leaderboard", "leaderboard.csv (`lawfit hitchhiker`): the table",
-         _named("leaderboard.csv"), _plain("Leaderboard", "Methods ranked per family.")),
-    Kind("isoflop-optima", "optima.csv (`lawfit isoflop`): the loss-optimal N per budget",
-         _named("optima.csv"), _plain("IsoFLOP optima", "Loss-optimal size per compute budget.")),
-    Kind("isoflop-exponents", "exponents.csv (`lawfit isoflop`): the fitted exponents",
-         _named("exponents.csv"), _plain("IsoFLOP exponents", "N* ~ C^a and D* ~ C^b.")),
+    Kind("optimal", _columns("C", "N_opt", "D_opt"), _optimal),
+    Kind("are", lambda p, t: p.name == "are.csv" and {"family", "method", "are"} <= set(t.columns),
+         _are),
+    Kind("leaderboard", _named("leaderboard.csv"), _plain("Leaderboard", "Methods ranked per family.")),
+    Kind("isoflop-optima", _named("optima.csv"),
+         _plain("IsoFLOP optima", "Loss-optimal size per compute budget.")),
+    Kind("isoflop-exponents", _named("exponents.csv"),
+         _plain("IsoFLOP exponents", "N* ~ C^a and D* ~ C^b.")),
 )
 
 
