@@ -195,3 +195,21 @@ def test_frontier_from_compute_optimal_with_intervals():
     assert len(bare.collections) == 0
     with pytest.raises(InputError, match="column 'D_opt' not found"):
         plot.frontier(rows[["C", "N_opt"]])
+
+
+def test_fitted_laws_without_groups_draws_a_curve_per_level_of_the_other_input():
+    law = lawfit.laws.get("chinchilla")
+    truth = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
+    n, d = np.meshgrid([1e7, 1e8, 1e9], [1e9, 1e10, 1e11])
+    data = pd.DataFrame({"params": n.ravel(), "tokens": d.ravel()})
+    data["loss"] = np.asarray(law.predict(truth, {"N": data["params"].values, "D": data["tokens"].values}))
+    result = lawfit.FitResult(pd.DataFrame([{**truth, "status": "converged"}]), law,
+                              {"N": "params", "D": "tokens"}, "loss", [], get_objective("huber-log"))
+    ax = plot.fitted_laws(result, data, along="D")
+    assert [line.get_label() for line in ax.lines] == ["N = 1e+07", "N = 1e+08", "N = 1e+09"]
+    for line, points, size in zip(ax.lines, ax.collections, [1e7, 1e8, 1e9], strict=True):
+        mine = data[data["params"] == size].sort_values("tokens")
+        np.testing.assert_allclose(points.get_offsets()[:, 0], np.sort(mine["tokens"]))
+        y = line.get_ydata()  # the law through its level's points, end to end
+        np.testing.assert_allclose([y[0], y[-1]], mine["loss"].to_numpy()[[0, -1]], rtol=1e-9)
+    assert ax.get_xlabel() == "D (tokens)"

@@ -42,15 +42,38 @@ def _resamples(result: FitResult, row: pd.Series) -> pd.DataFrame | None:
     return boot if len(boot) >= 2 else None
 
 
+def _series(result: FitResult, data: pd.DataFrame, along: str, levels: int):
+    """(label, parameter row, row indices, held inputs) per curve: one per group, the other
+    inputs held at the group's median; for a fit without groups and several inputs, one per
+    level of the first other input (its distinct values, or ``levels`` quantiles), each point
+    with its nearest level."""
+    law = result.law
+    others = [name for name in law.inputs if name != along]
+    values = {name: data[result.x[name]].to_numpy(float) for name in others}
+    if result.by or not others:
+        return [(label, row, rows, {n: float(np.median(values[n][rows])) for n in others})
+                for label, row, rows in _group_rows(result, data)]
+    first = others[0]
+    distinct = np.unique(values[first])
+    picks = distinct if len(distinct) <= levels else np.quantile(values[first], np.linspace(0.05, 0.95, levels))
+    nearest = np.argmin(np.abs(np.log(values[first])[:, None] - np.log(picks)[None, :]), axis=1)
+    row = result.params.iloc[0]
+    held = {n: float(np.median(values[n])) for n in others[1:]}
+    return [(f"{first} = {pick:.3g}", row, np.flatnonzero(nearest == i), {first: float(pick), **held})
+            for i, pick in enumerate(picks) if (nearest == i).any()]
+
+
 def fitted_laws(result: FitResult, data: pd.DataFrame, along: str | None = None,
-                ci: float | None = None, ax=None):
+                ci: float | None = None, levels: int = 5, ax=None):
     """Observed points and each group's fitted law along input ``along``, with the central
     ``ci`` band of the law over the bootstrap resamples (the fit's CI level by default) when
     the fit has a bootstrap.
 
     The band at each x is the pointwise percentile interval of f(theta_r; x) over resamples
     r (Efron & Tibshirani 1993, ch. 13). Inputs other than ``along`` are held at each
-    group's median. One colour per group (at most :data:`MAX_GROUPS`). Returns the axes.
+    group's median; without groups, a law of several inputs gets a curve per level of its
+    first other input (``levels`` at most). One colour per curve (at most
+    :data:`MAX_GROUPS`). Returns the axes.
     """
     law = result.law
     along = along or law.inputs[-1]
@@ -59,7 +82,7 @@ def fitted_laws(result: FitResult, data: pd.DataFrame, along: str | None = None,
     ci = result.ci if ci is None else float(ci)
     if not 0 < ci < 1:
         raise InputError(f"ci must be in (0, 1); got {ci!r}")
-    groups = _group_rows(result, data)
+    groups = _series(result, data, along, levels)
     if not groups:
         raise InputError("data: no rows of the fitted groups")
     if len(groups) > MAX_GROUPS:
@@ -68,14 +91,11 @@ def fitted_laws(result: FitResult, data: pd.DataFrame, along: str | None = None,
     ax = new_axes(ax, (6.0, 4.5))
     observed = data[result.y].to_numpy(float)
     x_along = data[result.x[along]].to_numpy(float)
-    for i, (label, row, rows) in enumerate(groups):
+    for i, (label, row, rows, held) in enumerate(groups):
         color = f"C{i % 10}"
         ax.scatter(x_along[rows], observed[rows], s=12, color=color, alpha=0.8)
         grid = np.geomspace(x_along[rows].min(), x_along[rows].max(), 120)
-        inputs = {along: grid}
-        for name in law.inputs:
-            if name != along:
-                inputs[name] = np.full_like(grid, np.median(data[result.x[name]].to_numpy(float)[rows]))
+        inputs = {along: grid, **{name: np.full_like(grid, value) for name, value in held.items()}}
         if np.all(np.isfinite(row[list(law.param_names)].to_numpy(float))):
             fitted = np.asarray(law.predict({p: float(row[p]) for p in law.param_names}, inputs))
             ax.plot(grid, fitted, color=color, lw=1.5, label=label or law.name)
