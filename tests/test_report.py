@@ -146,3 +146,16 @@ def test_report_renders_in_headless_chromium(fit_dir, chromium, tmp_path):
     header_rows = np.nonzero(np.abs(pixels[..., :3] - np.array([240, 243, 247]) / 255).max(-1) < 0.01)[0]
     bar_rows = np.nonzero(np.abs(pixels[..., :3] - np.array([98, 160, 203]) / 255).max(-1) < 0.05)[0]
     assert header_rows.min() < bar_rows.min()
+
+
+def test_fit_plot_option_is_checked_before_fitting(tmp_path):
+    frame = pd.DataFrame({"run": np.repeat([f"r{g}" for g in range(21)], 4),
+                          "size": np.tile([1e6, 1e7, 1e8, 1e9], 21), "loss": 3.0})
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    args = ["fit", tmp_path / "data.csv", "--law", "power_law", "--x", "x=size", "--y", "loss",
+            "--by", "run", "--out", tmp_path / "params.csv"]
+    many = invoke(*args, "--plot", tmp_path / "fit.png")
+    assert many.exit_code == 2 and "--plot: more than 20 groups to draw" in many.output
+    wrong = invoke(*args, "--plot", tmp_path / "fit.gif")
+    assert wrong.exit_code == 2 and "--plot" in wrong.output and ".png, .svg, .pdf" in wrong.output
+    assert not (tmp_path / "params.csv").exists()  # nothing was fitted
