@@ -47,8 +47,9 @@ def _draw_columns(draws, group: int, params: Sequence[str] | None) -> dict[str, 
 
 def pair_plot(draws, params: Sequence[str] | None = None, group: int = 0,
               max_points: int = 2000, log: Sequence[str] = ()):
-    """A K x K grid: each parameter's histogram on the diagonal and every pair's draws as a
-    scatter below it (upper triangle left empty).
+    """A K x K grid: each parameter's histogram on the diagonal (up to 30 bins, a third
+    of the draws for few) and every pair's draws as a scatter below it (upper triangle left
+    empty).
 
     ``draws``: a :class:`lawfit.bayes.Posterior` (its parameters, group ``group``), its
     ``draws`` dict (arrays of shape (G, C, S) are taken at ``group``; other shapes are one
@@ -61,6 +62,7 @@ def pair_plot(draws, params: Sequence[str] | None = None, group: int = 0,
     columns = _draw_columns(draws, group, params)
     names = list(columns)
     k = len(names)
+    n_bins = int(np.clip(len(next(iter(columns.values()))) // 3, 5, 30))
     fig = Figure(figsize=(1.9 * k + 0.6, 1.9 * k + 0.4), layout="constrained")
     axes = fig.subplots(k, k, squeeze=False)
     for i, row_name in enumerate(names):
@@ -71,17 +73,18 @@ def pair_plot(draws, params: Sequence[str] | None = None, group: int = 0,
             if i == j:
                 if col_name in log:
                     finite_x = finite_x[finite_x > 0]
-                    bins = np.geomspace(finite_x.min(), finite_x.max(), 31) if len(finite_x) else 30
+                    bins = np.geomspace(finite_x.min(), finite_x.max(), n_bins + 1) if len(finite_x) else n_bins
                     ax.set_xscale("log")
                 else:
-                    bins = 30
+                    bins = n_bins
                 ax.hist(finite_x, bins=bins, color="C0", alpha=0.7)
                 ax.set_yticks([])
             elif i > j:
                 y = columns[row_name]
                 keep = np.isfinite(x) & np.isfinite(y)
                 step = max(1, int(np.ceil(keep.sum() / max_points)))
-                ax.scatter(x[keep][::step], y[keep][::step], s=3, alpha=0.4, color="C0", lw=0)
+                ax.scatter(x[keep][::step], y[keep][::step], s=3 if keep.sum() > 300 else 10,
+                           alpha=0.4 if keep.sum() > 300 else 0.8, color="C0", lw=0)
                 if col_name in log:
                     ax.set_xscale("log")
                 if row_name in log:
