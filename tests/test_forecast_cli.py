@@ -46,6 +46,16 @@ def test_bootstrap_writes_the_relied_on_shape(files):
     assert (pred["lo_50"] <= pred["median"]).all() and (pred["median"] <= pred["hi_50"]).all()
 
 
+def test_plot_option_draws_the_forecast(files):
+    plot = files / "forecast.svg"
+    result = _run(files, "--method", "bootstrap", "--bootstrap", "50", "--by", "fam", "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    assert plot.read_text().lstrip().startswith("<?xml") and "<svg" in plot.read_text()[:2000]
+    bad = _run(files, "--plot", str(files / "forecast.jpg"))
+    assert bad.exit_code == 2
+    assert "--plot" in bad.output and ".png, .svg, .pdf" in bad.output
+
+
 def test_levels_option(files):
     result = _run(files, "--method", "bootstrap", "--bootstrap", "20", "--levels", "0.9")
     assert result.exit_code == 0, result.output

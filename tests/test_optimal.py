@@ -121,6 +121,12 @@ def test_cli_from_fit_output_with_groups(tmp_path):
     table = pd.read_csv(out)
     assert list(table["family"]) == ["b", "b", "h", "h"]
     assert table.loc[2, "tokens_per_param"] == pytest.approx(92.8, abs=0.05)
+    plot = tmp_path / "frontier.png"
+    drawn = run("--compute", "1e21,1e23,1e25", "--fit", tmp_path / "params.csv", "--plot", plot)
+    assert drawn.exit_code == 0, drawn.output
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    refused = run("--compute", "1e21", "--fit", tmp_path / "params.csv", "--plot", tmp_path / "no" / "f.png")
+    assert refused.exit_code == 2 and "--plot" in refused.output
 
 
 def test_cli_errors_exit_2():

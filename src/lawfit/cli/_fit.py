@@ -17,6 +17,7 @@ from lawfit.cli._common import (
     progress_bar,
     shown_warnings,
 )
+from lawfit.cli._figures import check_plot_path, save_plot
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -64,6 +65,10 @@ def fit_command(
         help="With --bootstrap, also write every resample's parameters (group columns, "
         "resample, parameters, status) to this CSV or Parquet file.",
     ),
+    plot: Path = typer.Option(
+        None, "--plot", help="Also draw the data and each group's fitted law (with its "
+        "bootstrap band) to this PNG/SVG/PDF file; 20 groups at most.",
+    ),
 ) -> None:
     """Fit LAW to DATA and write one row of parameters per group to OUT.
 
@@ -80,7 +85,14 @@ def fit_command(
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
     if draws is not None and not bootstrap:
         raise InputError("--draws needs --bootstrap N (the draws are bootstrap resamples)")
+    check_plot_path(plot)
     frame = read_table(data)
+    by_cols = parse_list(by, option="--by")
+    if plot is not None and by_cols and set(by_cols) <= set(frame.columns):
+        from lawfit.plot._bands import MAX_GROUPS
+
+        if frame.groupby(by_cols).ngroups > MAX_GROUPS:
+            raise InputError(f"--plot: more than {MAX_GROUPS} groups to draw; filter the data")
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
     try:
@@ -125,5 +137,9 @@ def fit_command(
         write_table(result.bootstrap, draws)
     if partial is not None and partial.exists():
         os.remove(partial)
+    if plot is not None:
+        from lawfit.plot import fitted_laws
+
+        save_plot(fitted_laws(result, frame), plot)
     counts = result.params["status"].value_counts().to_dict()
     console.print(f"wrote {len(result.params)} fits to {out} ({counts})", highlight=False)

@@ -14,6 +14,7 @@ from lawfit.cli._common import (
     progress_bar,
     shown_warnings,
 )
+from lawfit.cli._figures import check_plot_path, save_plot
 
 #: Flagged posteriors listed after a forecast (the rest are counted).
 SHOW_FLAGGED = 5
@@ -49,6 +50,10 @@ def forecast_command(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Also draw the medians and intervals over the training data "
+        "against the input with most distinct targets, to this PNG/SVG/PDF file.",
+    ),
 ) -> None:
     """Forecast Y at the rows of --at and write one row per target, in order: the target's
     columns, median, then lo_XX, hi_XX per level.
@@ -64,6 +69,7 @@ def forecast_command(
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
     if method not in ("bayes", "bootstrap"):
         raise InputError(f"--method must be bayes or bootstrap; got {method!r}")
+    check_plot_path(plot)
     train, targets = read_table(data), read_table(at)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
@@ -84,6 +90,13 @@ def forecast_command(
         )
         update(1, 1)
     write_table(result.table, out)
+    if plot is not None:
+        from lawfit.plot import forecast_intervals
+
+        columns = [mapping] if isinstance(mapping, str) else list(mapping.values())
+        along = max(columns, key=lambda c: result.table[c].nunique())
+        save_plot(forecast_intervals(result.table, along, by=parse_list(by, option="--by") or None,
+                                     data=train, y=y), plot)
     if result.posterior is None:  # the bootstrap
         console.print(f"wrote {len(result.table)} forecasts to {out}", highlight=False, soft_wrap=True)
         return

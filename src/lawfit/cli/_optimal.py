@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import console, guarded, parse_list, parse_mapping
+from lawfit.cli._figures import check_plot_path, save_plot
 
 #: Columns of a ``lawfit fit`` output that are neither parameters nor groups.
 FIT_COLUMNS = ("objective", "status", "steps", "n_points", "n_converged", "message", "warning")
@@ -61,6 +62,9 @@ def optimal_command(
     ),
     ci: float = typer.Option(0.95, "--ci", help="Interval level when --draws is given."),
     out: Path = typer.Option(None, "--out", help="Write the table to this CSV or Parquet file."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Also draw N* and D* against C (the frontier) to this PNG/SVG/PDF."
+    ),
 ) -> None:
     """N*, D*, tokens per parameter and the predicted loss at each compute budget, from given
     parameters or a fit (one row per group x budget)."""
@@ -70,6 +74,7 @@ def optimal_command(
     from lawfit.evaluate import compute_optimal
     from lawfit.laws import get as get_law
 
+    check_plot_path(plot)
     if (params is None) == (fit is None):
         raise InputError("give exactly one of --params and --fit")
     try:
@@ -97,3 +102,8 @@ def optimal_command(
     if out is not None:
         write_table(result, out)
         console.print(f"wrote {len(result)} rows to {out}", highlight=False)
+    if plot is not None:
+        from lawfit.plot import frontier
+
+        save_plot(frontier(result, by=by_cols), plot)
+        console.print(f"wrote {plot}", highlight=False)

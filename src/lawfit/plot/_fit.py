@@ -51,7 +51,8 @@ def curves(result: FitResult, data: pd.DataFrame, along: str | None = None, leve
     a one-input law there is one curve. Only for a fit without groups.
     """
     if result.by:
-        raise ValueError("curves: plot one group at a time (filter the data and the result)")
+        raise ValueError("curves: plot one group at a time (filter the data and the result), or "
+                         "every group with its bootstrap band by lawfit.plot.fitted_laws")
     law = result.law
     along = along or law.inputs[-1]
     if along not in law.inputs:
