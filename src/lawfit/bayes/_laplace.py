@@ -22,10 +22,10 @@ from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._problem import Functions
 from lawfit.fitting._solver import minimise as run_solver
 
-__all__ = ["Laplace", "laplace", "minimise"]
+__all__ = ["LaplaceApproximation", "laplace", "minimise"]
 
 
-class Laplace(NamedTuple):
+class LaplaceApproximation(NamedTuple):
     """Per posterior (B,): ``mode`` (B, d) unconstrained, ``value`` (B,) the potential there
     (inf when no start gave a finite one), ``sqrt_cov`` (B, d, d) a square root of the
     regularised inverse Hessian, ``ok`` (B,) whether the Hessian was positive definite."""
@@ -45,7 +45,7 @@ def minimise(f, w0, steps):
 
 
 def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
-            ridges: str = "typical") -> Laplace:
+            ridges: str = "typical") -> LaplaceApproximation:
     """Modes and Laplace approximations of B posteriors in one call.
 
     Args:
@@ -66,7 +66,7 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
     dtype = starts.dtype
     with jax.enable_x64(True):  # float32 line searches stall short of the mode
         out = _compiled(potential, steps, floor, ridges)(*cast((args, starts), jnp.float64))
-        return cast(Laplace(*out), dtype)
+        return cast(LaplaceApproximation(*out), dtype)
 
 
 @functools.lru_cache(maxsize=32)
