@@ -1,6 +1,8 @@
-"""Data: bundled corpora, file reading and validation at the pandas boundary."""
+"""Data: bundled corpora, file reading, validation at the pandas boundary, and grouping and
+padding a validated table for a law (:class:`GroupedData`)."""
 
 from lawfit.data._corpus import CORPUS_COLUMNS, validate_corpus
+from lawfit.data._grouped import GroupedData, Padded, Reason, RowCheck, bucket, describe_problems
 from lawfit.data._io import read_table, write_table
 from lawfit.data._load import available, bundled_path, load
 from lawfit.data._validate import (
@@ -13,11 +15,17 @@ from lawfit.data._validate import (
 
 __all__ = [
     "CORPUS_COLUMNS",
+    "GroupedData",
     "InputError",
+    "Padded",
+    "Reason",
+    "RowCheck",
     "available",
+    "bucket",
     "bundled_path",
     "check_choice",
     "check_columns",
+    "describe_problems",
     "load",
     "numeric_column",
     "read_table",

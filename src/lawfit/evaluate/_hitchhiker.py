@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-import jax
 import numpy as np
 import pandas as pd
 
@@ -33,6 +32,7 @@ from lawfit.fitting import (
     fit_batch,
 )
 from lawfit.laws import get as get_law
+from lawfit.precision import computing
 
 __all__ = [
     "COLPRET_START",
@@ -266,7 +266,7 @@ def _fit_designs(method, x, y, groups, fixed, progress, done, total, shapes, lan
             fixed_values = fixed[members]
             free = ~np.isfinite(fixed_values)
             fixed_values = np.where(free, 1.0, fixed_values)
-        with jax.enable_x64(True):
+        with computing("float64"):
             out = fit_batch(
                 LAW,
                 {"N": arrays["N"], "D": arrays["D"]},
@@ -376,7 +376,7 @@ def _are(designs: Designs, params: np.ndarray, x: dict, y: np.ndarray) -> np.nda
     counts = np.array([len(t) for t in designs.test])
     rows = np.concatenate(designs.test) if len(counts) else np.zeros(0, int)
     owner = np.repeat(np.arange(len(counts)), counts)
-    with jax.enable_x64(True):
+    with computing("float64"):
         theta = {p: params[owner, j] for j, p in enumerate(LAW.param_names)}
         pred = np.asarray(LAW.predict(theta, {"N": x["N"][rows], "D": x["D"][rows]}))
     err = np.abs(y[rows] - pred) / y[rows]

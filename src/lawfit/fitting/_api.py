@@ -12,18 +12,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from lawfit.data import (
+    GroupedData,
     InputError,
+    bucket,
     check_choice,
     check_columns,
+    describe_problems,
     numeric_column,
     read_table,
-    row_list,
     write_table,
 )
 from lawfit.fitting._batch import fit_batch, move_inside
@@ -36,6 +37,7 @@ from lawfit.fitting._status import Status
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 from lawfit.laws.bijection import to_natural, to_unconstrained
+from lawfit.precision import PRECISIONS, computing, dtype_of
 
 __all__ = ["FitResult", "fit", "start_values"]
 
@@ -107,7 +109,7 @@ class FitResult:
                 "found, or NaN where there are none",
                 stacklevel=2,
             )
-        with jax.enable_x64(True):
+        with computing("float64"):
             params = {p: jnp.asarray(table[p].to_numpy(dtype=float)) for p in self.param_names}
             out = self.law.predict(params, {k: jnp.asarray(v) for k, v in inputs.items()})
             return np.asarray(out)
@@ -231,7 +233,7 @@ def start_values(law: Law, starts, lower, upper, seed: int = 0) -> np.ndarray:
         if starts < 1:
             raise InputError(f"starts: need at least one start; got {starts}")
         grid = move_inside(law.start_grid(), lower, upper)
-        with jax.enable_x64(True):
+        with computing("float64"):
             u = np.asarray(to_unconstrained(grid, lower, upper))
             lo, hi = u.min(axis=0) - 1.0, u.max(axis=0) + 1.0
             rng = np.random.default_rng(seed)
@@ -248,11 +250,6 @@ def start_values(law: Law, starts, lower, upper, seed: int = 0) -> np.ndarray:
             f"starts: need finite values of shape (S, {len(law.params)}) in the order {law.param_names}"
         )
     return values
-
-
-def _bucket(n: int) -> int:
-    """Pad sizes to powers of two (at least 8) so few shapes are compiled."""
-    return max(8, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
 
 
 def fit(
@@ -335,7 +332,7 @@ def fit(
         raise InputError(f"law: {err}") from None
     check_choice(on_invalid, ("raise", "skip"), argument="on_invalid")
     check_choice(duplicates, ("raise", "drop", "keep"), argument="duplicates")
-    check_choice(precision, ("float64", "float32"), argument="precision")
+    check_choice(precision, PRECISIONS, argument="precision")
     if not (_is_int(bootstrap) and bootstrap >= 0):
         raise InputError(f"bootstrap must be a non-negative integer; got {bootstrap!r}")
     if not (_is_int(seed) and seed >= 0):
@@ -365,150 +362,49 @@ def fit(
         check_columns(data, [weights], argument="weights")
     lower, upper = _bounds(law, bounds)
 
-    # --- per-row checks --------------------------------------------------------------
-    frame = data.reset_index(drop=True)
-    labels = np.asarray(data.index)  # the caller's row labels, for messages
-    columns = {}
-    problems = pd.Series("", index=frame.index, dtype=object)
-
-    def note(mask, message):
-        fresh = np.asarray(mask) & (problems.to_numpy() == "")
-        problems[fresh] = message
-
-    for name, column in mapping.items():
-        values, problem = numeric_column(frame, column, role=f"input {name}")
-        note(problem != "", problem)
-        if law.positive_inputs:
-            note(
-                np.nan_to_num(values, nan=1.0) <= 0,
-                f"column {column!r} (input {name}) must be > 0",
-            )
-        columns[name] = values
-    y_values, problem = numeric_column(frame, y, role="y")
-    note(problem != "", problem)
-    if objective.log_space:
-        note(
-            np.nan_to_num(y_values, nan=1.0) <= 0,
-            f"column {y!r} (y) must be > 0 for the {objective.name} loss",
-        )
-    w_values = np.ones(len(frame))
-    if weights is not None:
-        w_values, problem = numeric_column(frame, weights, role="weights")
-        note(problem != "", problem)
-        note(np.nan_to_num(w_values, nan=0.0) < 0, f"column {weights!r} (weights) must be >= 0")
-
-    key_names = list(dict.fromkeys([*by_cols, *mapping.values(), y, *([weights] if weights else [])]))
-    row_keys = pd.DataFrame(
-        {
-            **{f"by:{c}": frame[c] for c in by_cols},
-            **{f"x:{n}": v for n, v in columns.items()},
-            "y": y_values,
-            "w": w_values,
-        }
+    grouped = GroupedData.from_frame(
+        data,
+        mapping,
+        y,
+        by=by_cols,
+        weights=weights,
+        positive_inputs=law.positive_inputs,
+        positive_y=f"for the {objective.name} loss" if objective.log_space else None,
+        min_points=lambda keys: _n_free(law, fixed, by_cols, keys, lower, upper),
+        row_checks=law.row_checks,
+        duplicates=duplicates,
+        on_invalid=on_invalid,
     )
-    try:
-        repeated = row_keys.duplicated(keep="first").to_numpy() & (problems.to_numpy() == "")
-    except TypeError:
-        raise InputError(
-            f"by: columns {by_cols} hold values that cannot be grouped (such as lists)"
-        ) from None
-    if repeated.any():
-        if duplicates == "raise" and on_invalid == "raise":
-            n_repeated = int(repeated.sum())
-            raise InputError(
-                f"data: {n_repeated} duplicated row{'s' if n_repeated > 1 else ''} "
-                f"(same {', '.join(key_names)}) at {row_list(labels[repeated])}; "
-                "pass duplicates='drop' or 'keep'"
-            )
-        if duplicates == "raise":
-            note(repeated, f"duplicated row (same {', '.join(key_names)} as an earlier row)")
-        if duplicates == "drop":
-            keep = ~repeated
-            frame, problems, labels = frame[keep], problems[keep], labels[keep]
-            columns = {k: v[keep] for k, v in columns.items()}
-            y_values, w_values = y_values[keep], w_values[keep]
-            frame = frame.reset_index(drop=True)
-            problems = problems.reset_index(drop=True)
-
-    if on_invalid == "raise":
-        _raise_problems(problems, labels=labels)
-
-    # --- groups ------------------------------------------------------------------------
-    if by_cols:
-        try:
-            grouped = frame.groupby(by_cols, sort=True, dropna=False).indices
-        except TypeError:
-            raise InputError(
-                f"by: columns {by_cols} hold values that cannot be grouped or sorted"
-            ) from None
-        keys = list(grouped)
-        index_of = [np.asarray(grouped[k]) for k in keys]
-        key_rows = [k if isinstance(k, tuple) else (k,) for k in keys]
-    else:
-        key_rows, index_of = [()], [np.arange(len(frame))]
-
-    n_free_default = len(law.params)
-    fixed_values, free = _fixed(law, fixed, by_cols, key_rows, lower, upper)
-    messages = []
-    bad_rows = problems.to_numpy()
-    for g, idx in enumerate(index_of):
-        bad = bad_rows[idx]
-        reason = ""
-        if (bad != "").any():
-            n_bad = int((bad != "").sum())
-            reason = f"{n_bad} invalid row{'s' if n_bad > 1 else ''}: " + _describe(
-                bad, labels[idx]
-            )
-        else:
-            n_free = int(free[g].sum()) if free is not None else n_free_default
-            used = idx[w_values[idx] > 0]
-            if len(used) < n_free:
-                reason = (
-                    f"{len(used)} points with positive weight, fewer than the {n_free} "
-                    "free parameters"
-                )
-            else:
-                for name, column in mapping.items():
-                    if len(used) > 1 and np.ptp(columns[name][used]) == 0:
-                        reason = (
-                            f"input {name} (column {column!r}) is constant "
-                            f"({columns[name][used[0]]:g} in every row), so the law's "
-                            "dependence on it cannot be fitted"
-                        )
-                        break
-        if reason and on_invalid == "raise":
-            label = f"group {dict(zip(by_cols, key_rows[g], strict=True))}" if by_cols else "data"
-            raise InputError(f"{label}: {reason}")
-        messages.append(reason)
+    key_rows = grouped.key_tuples()
+    fixed_values, free = _fixed(law, fixed, by_cols, grouped.keys, lower, upper)
+    messages = grouped.messages()
 
     start_grid = start_values(law, starts, lower, upper, seed)
     valid = [g for g, m in enumerate(messages) if not m]
-    dtype = jnp.float64 if precision == "float64" else jnp.float32
+    dtype = dtype_of(precision)
     fingerprint = _fingerprint(
         law,
         objective,
         solver_,
         (mapping, y, by_cols, weights, int(bootstrap), int(seed), precision),
-        [start_grid, lower, upper, fixed_values, free, columns, y_values, w_values],
+        [start_grid, lower, upper, fixed_values, free, grouped.inputs, grouped.target,
+         grouped.weight, grouped.offsets, grouped.reason],
         key_rows,
-        index_of,
-        messages,
     )
     k = len(law.params)
     results, pieces = _load_checkpoint(checkpoint, fingerprint, k, set(valid))
     total = len(valid)
     if results and progress is not None:
         progress(len(results), total)
-    for chunk in _chunks(valid, index_of, len(start_grid), bootstrap):
+    for chunk in _chunks(valid, grouped.sizes, len(start_grid), bootstrap):
         if all(g in results for g in chunk):
             continue
-        p_pad = _bucket(max(len(index_of[g]) for g in chunk))
-        g_pad = _bucket(len(chunk)) if len(chunk) > 1 else 1
-        arrays = _pad(chunk, index_of, columns, y_values, w_values, p_pad, g_pad)
-        sel = np.asarray(chunk + [chunk[0]] * (g_pad - len(chunk)))
+        padded = grouped.pad(chunk, groups_to=bucket(len(chunk)) if len(chunk) > 1 else 1)
+        arrays = {"x": padded.inputs, "y": padded.target, "w": padded.weight}
+        sel = padded.groups
         chunk_fixed = None if fixed_values is None else fixed_values[sel]
         chunk_free = None if free is None else free[sel]
-        with jax.enable_x64(precision == "float64"):
+        with computing(precision):
             out = fit_batch(
                 law,
                 arrays["x"],
@@ -559,7 +455,7 @@ def fit(
             progress(len(results), total)
 
     params, boot = _tables(
-        law, by_cols, key_rows, index_of, w_values, messages, results, ci, bootstrap
+        law, by_cols, key_rows, grouped.n_points, messages, results, ci, bootstrap
     )
     _warn_ill_conditioned(params, by_cols)
     return FitResult(params, law, mapping, y, by_cols, objective, ci, boot)
@@ -573,21 +469,12 @@ def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _describe(problem: np.ndarray, labels: np.ndarray) -> str:
-    """'column 'N' (input N) is not a number at rows 3, 7; ...' for the non-empty entries."""
-    bad = problem != ""
-    parts = []
-    for message in dict.fromkeys(problem[bad]):
-        parts.append(f"{message} at {row_list(labels[problem == message])}")
-    return "; ".join(parts)
-
-
 def _raise_problems(problem: pd.Series, argument: str = "data", labels=None) -> None:
     values = problem.to_numpy()
     if not (values != "").any():
         return
     labels = np.asarray(problem.index) if labels is None else np.asarray(labels)
-    raise InputError(f"{argument}: " + _describe(values, labels))
+    raise InputError(f"{argument}: " + describe_problems(values, labels))
 
 
 def _warn_ill_conditioned(params: pd.DataFrame, by_cols: list[str]) -> None:
@@ -636,21 +523,17 @@ def _checkpoint_path(checkpoint) -> str | None:
     return path
 
 
-def _fingerprint(law, objective, solver, options, arrays, key_rows, index_of, messages) -> str:
+def _fingerprint(law, objective, solver, options, arrays, key_rows) -> str:
     """A short hash of everything that determines the raw fits: law, objective, solver and
     its tolerances, options, starts, bounds, fixed values and the validated data by group
     (not ``ci``: the tables are rebuilt from the raw fits)."""
     digest = hashlib.sha256()
     head = (law.name, law.formula, law.inputs, law.param_names, repr(objective), repr(solver))
-    digest.update(repr((head, options, key_rows, messages)).encode())
+    digest.update(repr((head, options, key_rows)).encode())
     for item in arrays:
         for a in item.values() if isinstance(item, dict) else [item]:
             if a is not None:
                 digest.update(np.ascontiguousarray(a).tobytes())
-    group_of = np.zeros(sum(len(i) for i in index_of), np.int64)
-    for g, idx in enumerate(index_of):
-        group_of[idx] = g
-    digest.update(group_of.tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -718,25 +601,27 @@ def _load_checkpoint(path, fingerprint, k, valid) -> tuple[dict[int, _GroupFit],
     return results, [table]
 
 
-def _fixed(law, fixed, by_cols, key_rows, lower, upper):
-    """Per-group (G, K) fixed values and free mask, or (None, None) when nothing is fixed."""
-    if fixed is None or (isinstance(fixed, Mapping) and not fixed):
-        return None, None
-    n_groups, k = len(key_rows), len(law.params)
+def _fixed_table(law, fixed, by_cols, keys):
+    """(G, K) fixed values per group (NaN where free), from a mapping or a per-group table."""
+    n_groups, k = len(keys), len(law.params)
     values = np.full((n_groups, k), np.nan)
     if isinstance(fixed, pd.DataFrame):
         check_columns(fixed, by_cols, argument="fixed")
         names = [c for c in fixed.columns if c in law.param_names]
         if not names:
             raise InputError(f"fixed: no parameter columns of {law.name!r} ({law.param_names})")
-        table = fixed.set_index(by_cols) if by_cols else fixed
-        for g, key in enumerate(key_rows):
-            lookup = key if len(key) != 1 else key[0]
-            if by_cols and lookup not in table.index:
-                raise InputError(f"fixed: no row for group {dict(zip(by_cols, key, strict=True))}")
-            row = table.loc[lookup] if by_cols else table.iloc[0]
-            for name in names:
-                values[g, law.param_names.index(name)] = float(row[name])
+        if not by_cols:
+            table = fixed[names].iloc[:1].reset_index(drop=True)
+            table = pd.concat([table] * n_groups, ignore_index=True)
+        else:
+            table = keys.merge(fixed[[*by_cols, *names]].drop_duplicates(by_cols), on=by_cols,
+                               how="left", indicator=True)
+            absent = (table["_merge"] == "left_only").to_numpy()
+            if absent.any():
+                key = keys.iloc[int(np.argmax(absent))].to_dict()
+                raise InputError(f"fixed: no row for group {key}")
+        for name in names:
+            values[:, law.param_names.index(name)] = table[name].to_numpy(dtype=float)
     elif isinstance(fixed, Mapping):
         for name, value in fixed.items():
             if name not in law.param_names:
@@ -748,6 +633,20 @@ def _fixed(law, fixed, by_cols, key_rows, lower, upper):
         raise InputError(
             "fixed must map parameters to values, or be a DataFrame of per-group values"
         )
+    return values
+
+
+def _n_free(law, fixed, by_cols, keys, lower, upper) -> np.ndarray:
+    """(G,) free parameters per group: the points each group needs."""
+    free = _fixed(law, fixed, by_cols, keys, lower, upper)[1]
+    return np.full(len(keys), len(law.params)) if free is None else free.sum(axis=1)
+
+
+def _fixed(law, fixed, by_cols, keys, lower, upper):
+    """Per-group (G, K) fixed values and free mask, or (None, None) when nothing is fixed."""
+    if fixed is None or (isinstance(fixed, Mapping) and not fixed):
+        return None, None
+    values = _fixed_table(law, fixed, by_cols, keys)
     given = np.isfinite(values)
     outside = given & ((values <= lower) | (values >= upper))
     if outside.any():
@@ -761,13 +660,13 @@ def _group_seed(seed: int, key: tuple) -> int:
     return zlib.crc32(repr((int(seed), tuple(str(v) for v in key))).encode())
 
 
-def _chunks(valid, index_of, n_starts, bootstrap):
+def _chunks(valid, sizes, n_starts, bootstrap):
     """Groups in calls of similar size (sorted by length) with bounded task counts."""
-    order = sorted(valid, key=lambda g: len(index_of[g]))
+    order = sorted(valid, key=lambda g: sizes[g])
     per_call = max(1, _MAX_TASKS // max(n_starts, bootstrap, 1))
     chunk, p_cur = [], None
     for g in order:
-        p = _bucket(len(index_of[g]))
+        p = bucket(int(sizes[g]))
         if chunk and (p != p_cur or len(chunk) >= per_call):
             yield chunk
             chunk = []
@@ -777,35 +676,14 @@ def _chunks(valid, index_of, n_starts, bootstrap):
         yield chunk
 
 
-def _pad(chunk, index_of, columns, y_values, w_values, p_pad, g_pad):
-    """(g_pad, p_pad) arrays; padding repeats each group's first point with weight 0."""
-    x = {name: np.ones((g_pad, p_pad)) for name in columns}
-    y = np.ones((g_pad, p_pad))
-    w = np.zeros((g_pad, p_pad))
-    for i, g in enumerate(chunk):
-        idx = index_of[g]
-        n = len(idx)
-        for name, values in columns.items():
-            x[name][i, :n] = values[idx]
-            x[name][i, n:] = values[idx[0]]
-        y[i, :n] = y_values[idx]
-        y[i, n:] = y_values[idx[0]]
-        w[i, :n] = w_values[idx]
-    for i in range(len(chunk), g_pad):  # padding groups: copies of the first, weight 0
-        for name in columns:
-            x[name][i] = x[name][0]
-        y[i] = y[0]
-    return {"x": x, "y": y, "w": w}
-
-
-def _tables(law, by_cols, key_rows, index_of, w_values, messages, results, ci, bootstrap):
+def _tables(law, by_cols, key_rows, n_points, messages, results, ci, bootstrap):
     """The params table (one row per group) and the long bootstrap table (or None)."""
     names = law.param_names
     rows, boot_rows = [], []
     alpha = (1.0 - ci) / 2.0
     for g, key in enumerate(key_rows):
         row = dict(zip(by_cols, key, strict=True))
-        row["n_points"] = int((w_values[index_of[g]] > 0).sum())
+        row["n_points"] = int(n_points[g])
         res = results.get(g)
         if res is None:
             row.update({p: np.nan for p in names})
