@@ -9,6 +9,7 @@ from lawfit.data._validate import (
     InputError,
     check_choice,
     check_columns,
+    input_columns,
     numeric_column,
     row_list,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "check_choice",
     "check_columns",
     "describe_problems",
+    "input_columns",
     "load",
     "numeric_column",
     "read_table",

@@ -313,6 +313,8 @@ def _read_rows(frame, x, y, weights, positive_inputs, positive_y, row_checks):
 def _duplicates(frame, by, inputs, target, weight, problem, labels, x, y, weights, policy,
                 on_invalid):
     """Apply the duplicates policy: rows to keep (None: all), or raise, or mark them."""
+    if policy == "keep":
+        return None
     row_keys = pd.DataFrame(
         {
             **{f"by:{c}": frame[c] for c in by},
@@ -327,7 +329,7 @@ def _duplicates(frame, by, inputs, target, weight, problem, labels, x, y, weight
         raise InputError(
             f"by: columns {list(by)} hold values that cannot be grouped (such as lists)"
         ) from None
-    if not repeated.any() or policy == "keep":
+    if not repeated.any():
         return None
     names = ", ".join(dict.fromkeys([*by, *x.values(), y, *([weights] if weights else [])]))
     if policy == "raise" and on_invalid == "raise":
