@@ -15,7 +15,7 @@ import pytest
 import lawfit
 from lawfit import InputError, Law, Param
 from lawfit.data import read_table, write_table
-from lawfit.fitting import _api
+from lawfit.fitting import _chunked
 from lawfit.fitting._diagnostics import IllConditionedWarning
 
 POWER = dict(E=1.5, A=50.0, alpha=0.2)
@@ -297,13 +297,8 @@ def test_written_file_permissions_follow_umask_or_the_replaced_file(tmp_path):
 
 # --- checkpoint and resume ---------------------------------------------------------------
 
-CHUNKED = dict(by="group", loss="log-mse", starts=ONE_START, bootstrap=5, seed=3)
-
-
-@pytest.fixture
-def small_chunks(monkeypatch):
-    """Four groups per kernel call (20 tasks / 5 resamples), so 12 groups take 3 calls."""
-    monkeypatch.setattr(_api, "_MAX_TASKS", 20)
+# Four groups per kernel call, so 12 groups take 3 calls.
+CHUNKED = dict(by="group", loss="log-mse", starts=ONE_START, bootstrap=5, seed=3, chunk=4)
 
 
 @pytest.fixture(scope="module")
@@ -315,13 +310,13 @@ def twelve_groups() -> pd.DataFrame:
 def fitted_groups(monkeypatch):
     """Records how many groups each kernel call fits."""
     calls = []
-    real = _api.fit_batch
+    real = _chunked.fit_batch
 
     def counting(law, x, y, weight, **kwargs):
         calls.append(int((np.asarray(weight) > 0).any(axis=1).sum()))
         return real(law, x, y, weight, **kwargs)
 
-    monkeypatch.setattr(_api, "fit_batch", counting)
+    monkeypatch.setattr(_chunked, "fit_batch", counting)
     return calls
 
 
@@ -329,7 +324,7 @@ def _interrupt_after_first_chunk(done, total):
     raise KeyboardInterrupt
 
 
-def test_rerun_is_identical(small_chunks, twelve_groups):
+def test_rerun_is_identical(twelve_groups):
     """Same inputs and seed, twice: identical parameter and bootstrap tables."""
     first = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
     second = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
@@ -337,7 +332,7 @@ def test_rerun_is_identical(small_chunks, twelve_groups):
     pd.testing.assert_frame_equal(first.bootstrap, second.bootstrap, check_exact=True)
 
 
-def test_bootstrap_of_a_group_does_not_depend_on_its_batch(small_chunks, twelve_groups):
+def test_bootstrap_of_a_group_does_not_depend_on_its_batch(twelve_groups):
     """A group's resamples come from the seed and its key: alone or chunked, same intervals."""
     batched = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
     last = twelve_groups["group"].unique()[-1]
@@ -352,7 +347,7 @@ def test_bootstrap_of_a_group_does_not_depend_on_its_batch(small_chunks, twelve_
 
 
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(
-    small_chunks, twelve_groups, fitted_groups, tmp_path
+    twelve_groups, fitted_groups, tmp_path
 ):
     """Ctrl-C after the first kernel call keeps its 4 groups in the checkpoint; the rerun
     fits only the other 8 and returns exactly the uninterrupted tables (bootstrap too); a
@@ -391,7 +386,7 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(
         pytest.param(dict(y="y2"), id="column"),
     ],
 )
-def test_checkpoint_of_another_fit_is_refused(small_chunks, twelve_groups, tmp_path, change):
+def test_checkpoint_of_another_fit_is_refused(twelve_groups, tmp_path, change):
     """A checkpoint written for other options, data or columns is an InputError that tells
     the user to delete it, raised before any fitting."""
     path = tmp_path / "fits.partial.parquet"

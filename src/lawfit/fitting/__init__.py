@@ -7,13 +7,15 @@ in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`la
 (the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
 """
 
-from lawfit.fitting._api import FitResult, fit, start_values
+from lawfit.fitting._api import fit
 from lawfit.fitting._batch import BatchFit, bootstrap_counts, fit_batch, fit_params, implicit_params
 from lawfit.fitting._engine import Tasks, solve_tasks
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective, get_objective
 from lawfit.fitting._problem import Functions, Problem, functions
+from lawfit.fitting._result import FitResult
+from lawfit.fitting._settings import Bootstrap, MultiStart, start_values
 from lawfit.fitting._solver import Solution, Solver, minimise
 from lawfit.fitting._status import Status
 
@@ -21,11 +23,13 @@ __all__ = [
     "LBFGS",
     "MSE",
     "BatchFit",
+    "Bootstrap",
     "FitResult",
     "Functions",
     "HuberLog",
     "LevenbergMarquardt",
     "LogMSE",
+    "MultiStart",
     "Objective",
     "Problem",
     "Solution",
