@@ -4,13 +4,13 @@ points, each plus a resampled training residual (the Hoffmann et al. 2022 / Besi
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pandas as pd
 
 from lawfit.data import InputError
 from lawfit.fitting import fit as map_fit
 from lawfit.laws import Law
+from lawfit.precision import computing
 
 __all__ = ["MIN_CONVERGED", "bootstrap_forecast"]
 
@@ -43,7 +43,7 @@ def bootstrap_forecast(data: pd.DataFrame, law: Law, mapping: dict, y: str, by_c
             continue
         sel = np.flatnonzero(target_g == g)
         xs = {n: v[sel] for n, v in targets.items()}
-        with jax.enable_x64(True):
+        with computing("float64"):
             mean = np.log(np.asarray(law.predict(
                 {p: theta[:, j, None] for j, p in enumerate(law.param_names)},
                 {n: v[None, :] for n, v in xs.items()})))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lawfit.bayes._posterior import Posterior, posterior
-from lawfit.bayes._prepare import group_key
+from lawfit.bayes._prepare import group_constants, group_key
 from lawfit.bayes._sampler import DEFAULT_NUTS, Sampler
 from lawfit.data import InputError, check_columns
 from lawfit.laws import Law, Prior
@@ -83,15 +83,11 @@ def similar_group_priors(
     if not similar:
         raise InputError("borrow: name at least one column declaring groups similar")
     check_columns(data, similar, argument="borrow")
-    varying = data.groupby(by_cols, dropna=False)[similar].nunique(dropna=False).max()
-    if (varying > 1).any():
-        column = varying.index[int(np.argmax(varying.to_numpy() > 1))]
-        raise InputError(f"borrow: column {column!r} varies within a group of {by_cols}; "
-                         "similarity columns must be constant within each group")
+    constants = group_constants(data, by_cols, similar, argument="borrow",
+                                meaning="similarity columns must be constant within each group")
     donors = posterior(data, law, x, y, by=by_cols, sampler=sampler, seed=seed)
     keys = donors.groups[by_cols]
-    values = data.groupby(by_cols, dropna=False)[similar].first().astype(str).reset_index()
-    values = keys.merge(values, on=by_cols, how="left")[similar].to_numpy()
+    values = keys.merge(constants, on=by_cols, how="left")[similar].astype(str).to_numpy()
     out = {}
     for g, row in enumerate(keys.itertuples(index=False)):
         same = (values == values[g]).all(axis=1) & (np.arange(len(keys)) != g)

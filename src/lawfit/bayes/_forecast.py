@@ -24,8 +24,7 @@ from lawfit.bayes._posterior import Posterior, posterior
 from lawfit.bayes._predictive import LEVELS, forecast_table, predictive, target_inputs
 from lawfit.bayes._prepare import group_key
 from lawfit.bayes._sampler import DEFAULT_NUTS, Sampler, check_sampler
-from lawfit.data import InputError, check_choice, check_columns
-from lawfit.fitting._api import _input_columns
+from lawfit.data import GroupedData, InputError, check_choice, check_columns, input_columns
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
@@ -139,7 +138,7 @@ def forecast(
     if axis != "product" and axis not in law.inputs:
         raise InputError(f"axis must be 'product' or one of {law.inputs}; got {axis!r}")
     by_cols = [by] if isinstance(by, str) else list(by or [])
-    mapping = _input_columns(law, x)
+    mapping = input_columns(x, law.inputs, law=law.name)
     targets = target_inputs(at, mapping, by_cols)
     rng = np.random.default_rng(seed)
     if borrow is not None and method != "bayes":
@@ -152,25 +151,22 @@ def forecast(
     frame = data.reset_index(drop=True)
     check_columns(frame, [*mapping.values(), y, *by_cols], argument="data")
     if borrow is not None:
-        borrowed = similar_group_priors(frame, law, mapping, y, by=by_cols, similar=borrow,
-                                        sampler=sampler, seed=seed)
-        group_priors = {k: {**borrowed.get(k, {}), **(group_priors or {}).get(k, {})}
-                        for k in {*borrowed, *(group_priors or {})}}
-    groups = (frame.groupby(by_cols, sort=True, dropna=False).indices if by_cols
-              else {(): np.arange(len(frame))})
+        group_priors = _with_borrowed(frame, law, mapping, y, by_cols, borrow, group_priors,
+                                      sampler, seed)
+    grouped = GroupedData.from_frame(frame, mapping, y, by=by_cols,
+                                     positive_inputs=law.positive_inputs, duplicates="keep",
+                                     on_invalid="skip")
     learn = discrepancy is True
-    plans, combined = _plan_backtests(law, frame, mapping, groups, axis, cuts if learn else ())
-    post = _sample_plans(frame, law, mapping, y, groups, plans, combined, group_priors,
-                         sampler, seed)
+    plans, combined = _plan_backtests(law, frame, grouped, axis, cuts if learn else ())
+    post = _sample_plans(law, mapping, y, grouped, plans, combined, group_priors, sampler, seed)
     final = {p.group: i for i, p in enumerate(plans) if p.cut is None}
     if learn:
-        tests, rows = _score_backtests(law, frame, mapping, y, by_cols, groups, plans, final,
-                                       post)
+        tests, rows = _score_backtests(law, frame, y, grouped, plans, final, post)
         disc = learn_discrepancy(tests)
     else:
         tests, rows = [], []
         disc = discrepancy if isinstance(discrepancy, Discrepancy) else Discrepancy()
-    final_post = _subset(post, [final[g] for g in range(len(groups))], by_cols, groups)
+    final_post = _subset(post, [final[g] for g in range(grouped.n_groups)], grouped.keys)
     samples = predictive(final_post, at, disc, per_draw=per_draw, rng=rng, targets=targets)
     backtests = pd.DataFrame(
         rows, columns=[*by_cols, "group", "cut", "n_fit", "n_scored", "status"])
@@ -179,21 +175,30 @@ def forecast(
                     tuple(tests))
 
 
+def _with_borrowed(frame, law: Law, mapping, y, by_cols, borrow, group_priors, sampler, seed):
+    """``group_priors`` over the empirical-Bayes priors each group borrows from its similar
+    others (:func:`similar_group_priors`)."""
+    borrowed = similar_group_priors(frame, law, mapping, y, by=by_cols, similar=borrow,
+                                    sampler=sampler, seed=seed)
+    own = group_priors or {}
+    return {k: {**borrowed.get(k, {}), **own.get(k, {})} for k in {*borrowed, *own}}
+
+
 def _axis_values(law: Law, x: dict, axis: str) -> np.ndarray:
     if axis == "product":
         return np.sum([np.log10(x[n]) for n in law.inputs], axis=0)
     return np.log10(x[axis])
 
 
-def _plan_backtests(law: Law, frame: pd.DataFrame, mapping, groups: dict, axis: str, cuts):
+def _plan_backtests(law: Law, frame: pd.DataFrame, grouped: GroupedData, axis: str, cuts):
     """The posteriors of a forecast, each a :class:`_Plan`: per group its final posterior
     and a backtest per cut that leaves enough points below it (at least K + 2, with every
     input varied) and some in the decade above; and the training rows of all of them in one
     frame, the posterior of each row in column ``_fit``."""
-    train_x = {n: pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
-               for n, c in mapping.items()}
+    train_x = _inputs(frame, grouped.x)
     pieces, plans = [], []
-    for g, idx in enumerate(groups.values()):
+    for g in range(grouped.n_groups):
+        idx = grouped.labels[grouped.rows(g)]  # frame's positions (its index is a range)
         pieces.append(frame.iloc[idx].assign(_fit=len(plans)))
         plans.append(_Plan(g, None, idx))
         if not len(cuts):
@@ -208,10 +213,10 @@ def _plan_backtests(law: Law, frame: pd.DataFrame, mapping, groups: dict, axis: 
     return plans, pd.concat(pieces, ignore_index=True)
 
 
-def _sample_plans(frame, law: Law, mapping, y, groups: dict, plans, combined, group_priors,
+def _sample_plans(law: Law, mapping, y, grouped: GroupedData, plans, combined, group_priors,
                   sampler: Sampler, seed: int) -> Posterior:
     """All the plans' posteriors in one batched call, each with its group's priors."""
-    keys = [group_key(k) for k in groups]
+    keys = [group_key(k) for k in grouped.key_tuples()]
     unknown = set(group_priors or {}) - set(keys)
     if unknown:
         raise InputError(f"group_priors: groups not in the data: {sorted(map(str, unknown))[:5]}")
@@ -220,14 +225,12 @@ def _sample_plans(frame, law: Law, mapping, y, groups: dict, plans, combined, gr
                      group_priors={i: p for i, p in own.items() if p})
 
 
-def _score_backtests(law: Law, frame, mapping, y, by_cols, groups: dict, plans, final,
-                     post: Posterior):
+def _score_backtests(law: Law, frame, y, grouped: GroupedData, plans, final, post: Posterior):
     """One :class:`Backtest` per backtest plan (its posterior's predictive at the scored
     points) and the rows of :attr:`Forecast.backtests`; warns when there is none."""
-    train_x = {n: pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
-               for n, c in mapping.items()}
+    train_x = _inputs(frame, grouped.x)
     obs = np.log(pd.to_numeric(frame[y], errors="coerce").to_numpy(float))
-    group_values = [k if isinstance(k, tuple) else (k,) for k in groups]
+    group_values = grouped.key_tuples()
     tests, rows = [], []
     for i, plan in enumerate(plans):
         if plan.cut is None:
@@ -238,7 +241,7 @@ def _score_backtests(law: Law, frame, mapping, y, by_cols, groups: dict, plans, 
         a = signed_distance(post.box[final[plan.group]], xs, law.inputs)
         sigma, df = (post.draws[k][i].reshape(-1) for k in ("sigma", "df"))
         tests.append(Backtest(mu, sigma, df, obs[plan.rows], d, a))
-        rows.append(dict(zip(by_cols, group_values[plan.group], strict=True), group=plan.group,
+        rows.append(dict(zip(grouped.by, group_values[plan.group], strict=True), group=plan.group,
                          cut=plan.cut, n_fit=int(post.groups["n_points"][i]),
                          n_scored=len(plan.rows), status=post.groups["status"][i]))
     if not tests:
@@ -253,10 +256,16 @@ def _score_backtests(law: Law, frame, mapping, y, by_cols, groups: dict, plans, 
     return tests, rows
 
 
-def _subset(post: Posterior, rows: list[int], by_cols: list[str], groups: dict) -> Posterior:
-    """The posteriors ``rows`` of ``post``, keyed by the groups' ``by`` columns."""
-    keys = pd.DataFrame([k if isinstance(k, tuple) else (k,) for k in groups], columns=by_cols)
-    table = pd.concat([keys, post.groups.iloc[rows].drop(columns=post.by).reset_index(drop=True)],
+def _subset(post: Posterior, rows: list[int], keys: pd.DataFrame) -> Posterior:
+    """The posteriors ``rows`` of ``post``, keyed by the groups' ``by`` columns ``keys``."""
+    table = pd.concat([keys.reset_index(drop=True),
+                       post.groups.iloc[rows].drop(columns=post.by).reset_index(drop=True)],
                       axis=1)
     draws = {k: v[rows] for k, v in post.draws.items()}
-    return replace(post, by=by_cols, groups=table, draws=draws, box=post.box[rows])
+    return replace(post, by=list(keys.columns), groups=table, draws=draws, box=post.box[rows])
+
+
+def _inputs(frame: pd.DataFrame, mapping) -> dict[str, np.ndarray]:
+    """The law's inputs of every row of ``frame`` (NaN where not a number)."""
+    return {n: pd.to_numeric(frame[c], errors="coerce").to_numpy(float)
+            for n, c in mapping.items()}

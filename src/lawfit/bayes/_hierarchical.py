@@ -25,12 +25,13 @@ from lawfit.bayes._laplace import laplace
 from lawfit.bayes._model import NOISE_SITES, cast, natural, potential
 from lawfit.bayes._nuts import nuts
 from lawfit.bayes._posterior import Posterior
-from lawfit.bayes._prepare import check_priors, prepare, start_points
+from lawfit.bayes._prepare import check_priors, group_constants, prepare, start_points
 from lawfit.bayes._sampler import NUTS, check_sampler
 from lawfit.data import InputError, check_choice, check_columns
 from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
 from lawfit.laws.bijection import to_natural
+from lawfit.precision import computing, dtype_of
 
 __all__ = ["hierarchical_posterior"]
 
@@ -70,24 +71,24 @@ def _cluster_columns(pooled: tuple[str, ...], cluster) -> dict[str, list[str]]:
     return out
 
 
-def _clusters(data: pd.DataFrame, by_cols: list[str], pooled, columns) -> list[np.ndarray]:
-    """Per pooled parameter, (G,) the cluster of each group (groups in ``by`` order): groups
-    sharing the values of its ``cluster`` columns, numbered in sorted order."""
-    grouped = data.groupby(by_cols, sort=True, dropna=False)
+def _clusters(data: pd.DataFrame, keys: pd.DataFrame, pooled, columns) -> list[np.ndarray]:
+    """Per pooled parameter, (G,) the cluster of each group (the rows of ``keys``, the
+    groups' ``by`` values): groups sharing the values of its ``cluster`` columns, numbered
+    in sorted order of those values."""
+    by_cols = list(keys.columns)
     out = []
     for name in pooled:
         cols = columns.get(name, [])
         if not cols:
-            out.append(np.zeros(grouped.ngroups, int))
+            out.append(np.zeros(len(keys), int))
             continue
-        varying = grouped[cols].nunique(dropna=False).max(axis=1) > 1
-        if varying.any():
-            raise InputError(
-                f"cluster: columns {cols} (for {name!r}) vary within the groups "
-                f"{list(varying.index[varying][:5])}; they must describe whole families"
-            )
-        firsts = grouped[cols].first()
-        out.append(firsts.groupby(cols, sort=True, dropna=False).ngroup().to_numpy(int))
+        constants = group_constants(data, by_cols, cols, argument="cluster",
+                                    meaning=f"the cluster columns of {name!r} must describe "
+                                    "whole families")
+        values = keys.merge(constants, on=by_cols, how="left")[cols]
+        numbered = values.drop_duplicates().sort_values(cols).reset_index(drop=True)
+        numbered["_cluster"] = np.arange(len(numbered))
+        out.append(values.merge(numbered, on=cols, how="left")["_cluster"].to_numpy(int))
     return out
 
 
@@ -177,21 +178,22 @@ def hierarchical_posterior(
     check_sampler(sampler, allowed=(NUTS,))
     check_choice(precision, ("float32", "float64"), argument="precision")
     check_priors(law_, priors, argument="priors")
-    pooled, centred, by_cols, clusters = _structure(data, law_, by, pool, cluster, centred,
-                                                    population_scale)
+    pooled, centred, by_cols, columns = _structure(data, law_, by, pool, cluster, centred,
+                                                   population_scale)
     batch = prepare(data, law_, x, y, by_cols, priors, noise, seed, pad_groups=False)
+    clusters = _clusters(data, batch.grouped.keys, pooled, columns)
     pop = _population(law_, pooled, clusters, batch.hyper, population_scale)
-    dtype = jnp.float64 if precision == "float64" else jnp.float32
-    with jax.enable_x64(precision == "float64"):
+    dtype = dtype_of(precision)
+    with computing(precision):
         w, diverging, draws, population = _sample_joint(
             law_, pooled, centred, clusters, batch, pop, sampler, noise, seed, dtype)
     groups = _group_table(law_, pooled, centred, clusters, batch, w, diverging)
-    return Posterior(law_, dict(batch.fitted.x), y, batch.fitted.by, groups, draws, batch.box,
+    return Posterior(law_, dict(batch.grouped.x), y, list(batch.grouped.by), groups, draws, batch.box,
                      sampler, population)
 
 
 def _structure(data, law: Law, by, pool, cluster, centred, population_scale):
-    """The checked pooled and centred parameters, ``by`` columns and (G,) clusters per
+    """The checked pooled and centred parameters, ``by`` columns and cluster columns per
     pooled parameter of :func:`hierarchical_posterior`."""
     pooled = _pooled(law, pool)
     columns = _cluster_columns(pooled, cluster)
@@ -209,10 +211,10 @@ def _structure(data, law: Law, by, pool, cluster, centred, population_scale):
     check_columns(data, by_cols, argument="by")
     check_columns(data, sorted({c for cols in columns.values() for c in cols}),
                   argument="cluster")
-    n_groups = data.groupby(by_cols, dropna=False).ngroups
+    n_groups = len(data[by_cols].drop_duplicates())
     if n_groups < 2:
         raise InputError(f"by: a hierarchical model needs at least 2 groups; got {n_groups}")
-    return pooled, centred, by_cols, _clusters(data, by_cols, pooled, columns)
+    return pooled, centred, by_cols, columns
 
 
 def _population(law: Law, pooled, clusters, h0, population_scale) -> Population:
@@ -268,7 +270,7 @@ def _sample_joint(law: Law, pooled, centred, clusters, batch, pop, sampler: NUTS
 
 def _group_table(law: Law, pooled, centred, clusters, batch, w, diverging) -> pd.DataFrame:
     """:attr:`Posterior.groups`: each group diagnosed on its own sites and the population's."""
-    n_groups, k = len(batch.index_of), len(law.params)
+    n_groups, k = batch.grouped.n_groups, len(law.params)
     n_global = w.shape[-1] - n_groups * (k + 2)
     blocks = w[..., n_global:].reshape(*w.shape[:-1], n_groups, k + 2)
     shared = np.broadcast_to(w[..., None, :n_global], (*w.shape[:-1], n_groups, n_global))
@@ -276,12 +278,12 @@ def _group_table(law: Law, pooled, centred, clusters, batch, w, diverging) -> pd
     diag = diagnose_many(sites, np.broadcast_to(diverging, (n_groups, *diverging.shape)))
     messages = diag.messages(_site_names(law, pooled, centred, clusters))
     rows = pd.DataFrame(dict(
-        n_points=[len(i) for i in batch.index_of], r_hat=diag.r_hat, ess_bulk=diag.ess_bulk,
+        n_points=batch.grouped.sizes, r_hat=diag.r_hat, ess_bulk=diag.ess_bulk,
         divergences=diag.divergences.astype(int),
         status=[SampleStatus(int(v)).label for v in diag.status], message=messages))
     for name, c in zip(pooled, clusters, strict=True):
         rows[f"{name}_cluster"] = c.astype(int)
-    keys = batch.fitted.params[batch.fitted.by].reset_index(drop=True)
+    keys = batch.grouped.keys.reset_index(drop=True)
     return pd.concat([keys, rows], axis=1)
 
 

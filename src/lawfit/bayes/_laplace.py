@@ -18,9 +18,9 @@ import jax.numpy as jnp
 
 from lawfit.bayes._model import cast
 from lawfit.data import check_choice
-from lawfit.fitting._lbfgs import LBFGS
-from lawfit.fitting._problem import Functions
-from lawfit.fitting._solver import minimise as run_solver
+from lawfit.fitting import LBFGS, Functions
+from lawfit.fitting import minimise as run_solver
+from lawfit.precision import computing
 
 __all__ = ["LaplaceApproximation", "laplace", "minimise"]
 
@@ -64,7 +64,7 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
 
     check_choice(ridges, ("typical", "floor"), argument="ridges")
     dtype = starts.dtype
-    with jax.enable_x64(True):  # float32 line searches stall short of the mode
+    with computing("float64"):  # float32 line searches stall short of the mode
         out = _compiled(potential, steps, floor, ridges)(*cast((args, starts), jnp.float64))
         return cast(LaplaceApproximation(*out), dtype)
 

@@ -27,7 +27,6 @@ from jax.scipy.special import gammaln
 from numpyro.distributions import constraints
 from numpyro.infer.util import potential_energy
 
-from lawfit.fitting._problem import decode_inputs
 from lawfit.laws import Law
 from lawfit.laws.bijection import log_abs_det_jacobian, to_natural, to_unconstrained
 
@@ -37,6 +36,7 @@ __all__ = [
     "Hyper",
     "cast",
     "data_log_mean",
+    "decoded_inputs",
     "hyper",
     "log_noise_and_likelihood",
     "log_prior",
@@ -57,8 +57,8 @@ NOISE_SCALE = 0.05
 
 class Data(NamedTuple):
     """One posterior's observations, padded: inputs name -> (P,) encoded as lawfit's fit
-    engine stores them (:func:`lawfit.fitting._problem.encode_inputs`: logs for laws of positive
-    inputs, so a law's own logarithms fold away in the sampler's inner loop), ``y`` (P,) log
+    engine stores them (logs for laws of positive inputs, so a law's own logarithms fold away
+    in the sampler's inner loop; :func:`decoded_inputs` inverts it), ``y`` (P,) log
     observations, ``mask`` (P,) true for real points (padding repeats a real point)."""
 
     x: dict
@@ -159,9 +159,15 @@ def log_mean(law: Law, theta, x: dict):
     return jax.vmap(lambda xi: law.log_predict_one(params, xi))(x)
 
 
+def decoded_inputs(law: Law, x: dict) -> dict:
+    """The natural inputs of :attr:`Data.x` (``exp`` of the stored logs for a law of positive
+    inputs; XLA folds a law's own ``log(exp(v))`` back to ``v``)."""
+    return {k: jnp.exp(v) for k, v in x.items()} if law.positive_inputs else dict(x)
+
+
 def data_log_mean(law: Law, theta, data: Data):
     """log f(theta; x) at the (encoded) points of ``data``."""
-    return log_mean(law, theta, decode_inputs(law, data.x))
+    return log_mean(law, theta, decoded_inputs(law, data.x))
 
 
 def make_model(law: Law):

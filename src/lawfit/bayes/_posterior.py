@@ -20,6 +20,7 @@ from lawfit.bayes._sampler import DEFAULT_NUTS, NUTS, Sampler, check_sampler
 from lawfit.data import InputError, check_choice, check_columns
 from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
+from lawfit.precision import computing, dtype_of
 
 __all__ = ["Posterior", "posterior"]
 
@@ -100,7 +101,7 @@ class Posterior:
     def log_mean_draws(self, group: int, x: Mapping[str, np.ndarray]) -> np.ndarray:
         """(C*S, n) draws of log f(theta; x) for one group at points ``x`` (input -> (n,))."""
         theta = np.stack([self.draws[p][group].reshape(-1) for p in self.law.param_names], 1)
-        with jax.enable_x64(True):
+        with computing("float64"):
             xs = {n: jnp.asarray(np.asarray(x[n], float)) for n in self.law.inputs}
             out = jax.vmap(lambda t: log_mean(self.law, t, xs))(jnp.asarray(theta, jnp.float64))
             return np.asarray(out)
@@ -174,9 +175,9 @@ def posterior(
     check_priors(law_, priors, argument="priors")
     batch = prepare(data, law_, x, y, by, priors, noise, seed, pad_groups=True,
                     group_priors=group_priors)
-    n_groups, k = len(batch.index_of), len(law_.params)
-    dtype = jnp.float64 if precision == "float64" else jnp.float32
-    with jax.enable_x64(precision == "float64"):
+    n_groups, k = batch.grouped.n_groups, len(law_.params)
+    dtype = dtype_of(precision)
+    with computing(precision):
         z, diverging, theta, lap = _sample(law_, batch, sampler, noise, seed, dtype, chunk)
     z, theta, diverging = z[:n_groups], theta[:n_groups], diverging[:n_groups]
     draws = {name: theta[..., j] for j, name in enumerate(law_.param_names)}
@@ -186,10 +187,10 @@ def posterior(
         rows = _nuts_diagnostics(law_, z, diverging)
     else:
         rows = _laplace_diagnostics(np.asarray(lap.value)[:n_groups], np.asarray(lap.ok)[:n_groups])
-    rows.insert(0, "n_points", [len(i) for i in batch.index_of])
-    keys = batch.fitted.params[batch.fitted.by].reset_index(drop=True)
+    rows.insert(0, "n_points", batch.grouped.sizes)
+    keys = batch.grouped.keys.reset_index(drop=True)
     groups = pd.concat([keys, rows], axis=1)
-    return Posterior(law_, dict(batch.fitted.x), y, batch.fitted.by, groups, draws, batch.box,
+    return Posterior(law_, dict(batch.grouped.x), y, list(batch.grouped.by), groups, draws, batch.box,
                      sampler)
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from lawfit.bayes._model import Data, Hyper, data_log_mean, hyper, pivoted
-from lawfit.data import InputError
+from lawfit.data import GroupedData, InputError, Reason, bucket
 from lawfit.fitting import fit as map_fit
 from lawfit.laws import Law, Prior
 
-__all__ = ["Batch", "check_priors", "group_key", "prepare", "start_points"]
+__all__ = ["Batch", "check_priors", "group_constants", "group_key", "prepare", "start_points"]
 
 _MAX_GRID = 512  # larger start grids (Hoffmann's 4,500) are replaced by Latin-hypercube starts
 
@@ -27,10 +27,6 @@ def _prior_median(p) -> float:
     if prior.family == "uniform":
         return 0.5 * (prior.loc + prior.scale)
     return prior.loc
-
-
-def _bucket(n: int) -> int:
-    return max(8, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
 
 
 def check_priors(law: Law, priors, *, argument: str) -> None:
@@ -50,16 +46,28 @@ def check_priors(law: Law, priors, *, argument: str) -> None:
 class Batch(NamedTuple):
     """Groups' data prepared for batched posteriors (numpy leaves, leading axis: slots).
 
-    ``fitted`` is lawfit's MAP fit per group, ``index_of`` the rows of each group, ``data``
-    and ``hyper`` per slot (slots past the groups copy the last group), ``theta_map`` (slots,
-    K) the MAP parameters (NaN where a fit failed), ``box`` as in :class:`Posterior`."""
+    ``grouped`` the validated groups (:class:`lawfit.data.GroupedData`), ``data`` and
+    ``hyper`` per slot (slots past the groups sample the last group again), ``theta_map``
+    (slots, K) lawfit's MAP fit per slot (NaN where a fit failed), ``box`` as in
+    :class:`Posterior`."""
 
-    fitted: object
-    index_of: list
+    grouped: GroupedData
     data: Data
     hyper: Hyper
     theta_map: np.ndarray
     box: np.ndarray
+
+
+def group_constants(data: pd.DataFrame, by_cols: list[str], columns: list[str], *,
+                    argument: str, meaning: str) -> pd.DataFrame:
+    """One row per group of ``by_cols``: its ``by`` values and those of ``columns``, each
+    constant within every group (``meaning`` says why, in the :class:`InputError` naming
+    ``argument`` and the first column that varies)."""
+    for column in columns:
+        if data[[*by_cols, column]].drop_duplicates().duplicated(by_cols).any():
+            raise InputError(f"{argument}: column {column!r} varies within a group of "
+                             f"{by_cols}; {meaning}")
+    return data[[*by_cols, *columns]].drop_duplicates(by_cols)
 
 
 def group_key(key):
@@ -77,51 +85,51 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     # prior medians; invalid rows are errors.
     fitted = map_fit(data, law, x, y, by=by, starts=starts, duplicates="keep", seed=seed,
                      on_invalid="skip")
-    bad_rows = fitted.params["message"].str.contains("invalid row")
-    if bad_rows.any():
-        row = fitted.params[bad_rows].iloc[0]
-        where = f"group {row[fitted.by].to_dict()}: " if fitted.by else ""
-        raise InputError(f"{where}{row['message']}")
-    frame = data.reset_index(drop=True)
-    if fitted.by:
-        indices = frame.groupby(fitted.by, sort=True, dropna=False).indices
-        keys, index_of = [group_key(k) for k in indices], list(indices.values())
-    else:
-        keys, index_of = [None], [np.arange(len(frame))]
+    grouped = GroupedData.from_frame(
+        data, fitted.x, y, by=fitted.by, positive_inputs=law.positive_inputs,
+        positive_y="for a model of log y", row_checks=law.row_checks, duplicates="keep",
+        on_invalid="skip")
+    invalid = np.flatnonzero(grouped.reason == Reason.INVALID_ROWS)
+    if len(invalid):
+        where = f"{grouped.label(invalid[0])}: " if grouped.by else ""
+        raise InputError(f"{where}{grouped.message(invalid[0])}")
+    keys = [group_key(k) for k in grouped.key_tuples()]
     group_priors = dict(group_priors or {})
     unknown_groups = set(group_priors) - set(keys)
     if unknown_groups:
         raise InputError(f"group_priors: groups not in the data: {sorted(map(str, unknown_groups))[:5]}")
     for own in group_priors.values():
         check_priors(law, own, argument="group_priors")
-    inputs = {n: pd.to_numeric(frame[c]).to_numpy(float) for n, c in fitted.x.items()}
-    obs = np.log(pd.to_numeric(frame[y]).to_numpy(float))
 
-    n_groups = len(index_of)
-    g_pad = _bucket(n_groups) if pad_groups else n_groups
-    p_pad = _bucket(max(len(i) for i in index_of))
-    xs = {n: np.ones((g_pad, p_pad)) for n in law.inputs}
-    ys, mask = np.zeros((g_pad, p_pad)), np.zeros((g_pad, p_pad), bool)
-    hypers, box = [], np.zeros((n_groups, len(law.inputs) + (len(law.inputs) > 1)))
-    for g in range(g_pad):
-        idx = index_of[min(g, n_groups - 1)]
-        pos = np.resize(np.arange(len(idx)), p_pad)  # padding repeats real points
-        for n in law.inputs:
-            xs[n][g] = inputs[n][idx][pos]
-        ys[g] = obs[idx][pos]
-        mask[g, : len(idx)] = True  # padding groups copy the last group
-        logs = np.stack([np.log(inputs[n][idx]) for n in law.inputs])
-        own = {**(priors or {}), **group_priors.get(keys[min(g, n_groups - 1)], {})}
+    n_groups = grouped.n_groups
+    g_pad = bucket(n_groups) if pad_groups else n_groups
+    # extra slots sample the last group again, on its data: no lane of the lockstep sampler
+    # runs a prior-only posterior
+    slots = np.minimum(np.arange(g_pad), n_groups - 1)
+    padded = grouped.pad(slots)
+    hypers = []
+    for g in slots:
+        logs = np.stack([np.log(grouped.inputs[n][grouped.rows(g)]) for n in law.inputs])
+        own = {**(priors or {}), **group_priors.get(keys[g], {})}
         hypers.append(hyper(law, logs.mean(axis=1), own, noise))
-        if g < n_groups:
-            tops = list(logs.max(axis=1)) + ([logs.sum(axis=0).max()] if len(logs) > 1 else [])
-            box[g] = np.asarray(tops) / math.log(10.0)
     h = Hyper(*(np.stack(v) for v in zip(*hypers, strict=True)))
-    theta_map = fitted.params[list(law.param_names)].to_numpy(float)
-    theta_map = theta_map[np.minimum(np.arange(g_pad), n_groups - 1)]
-    if law.positive_inputs:  # encoded as lawfit.fitting._problem.encode_inputs does
+    theta_map = fitted.params[list(law.param_names)].to_numpy(float)[slots]
+    xs = padded.inputs
+    if law.positive_inputs:  # the encoding of Data.x
         xs = {n: np.log(v) for n, v in xs.items()}
-    return Batch(fitted, index_of, Data(xs, ys, mask), h, theta_map, box)
+    data_ = Data(xs, np.log(padded.target), padded.mask)
+    return Batch(grouped, data_, h, theta_map, _training_box(law, grouped))
+
+
+def _training_box(law: Law, grouped: GroupedData) -> np.ndarray:
+    """(G, I) :attr:`Posterior.box`: log10 of each input's largest training value, and of
+    the inputs' product's when there are several."""
+    box = np.zeros((grouped.n_groups, len(law.inputs) + (len(law.inputs) > 1)))
+    for g in range(grouped.n_groups):
+        logs = np.stack([np.log(grouped.inputs[n][grouped.rows(g)]) for n in law.inputs])
+        tops = list(logs.max(axis=1)) + ([logs.sum(axis=0).max()] if len(logs) > 1 else [])
+        box[g] = np.asarray(tops) / math.log(10.0)
+    return box
 
 
 def start_points(law: Law, d: Data, h: Hyper, theta_map, noise: float, dtype):
