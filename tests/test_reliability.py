@@ -4,7 +4,6 @@ writes are atomic and an interrupted bulk fit resumes to the uninterrupted resul
 
 import os
 import re
-import time
 import warnings
 
 import jax.numpy as jnp
@@ -80,14 +79,19 @@ def big_batch():
 
 def test_skip_leaves_good_groups_exactly_as_without_the_poisoned_ones(big_batch):
     """10,000 groups, 1% poisoned: the 9,900 good fits equal (bitwise) a fit of the good
-    groups alone, and the poisoned ones are reported as invalid_input with a reason."""
+    groups alone, and the poisoned ones are reported as invalid_input with a reason.
+
+    The two calls share no kernel-call layout: the mixed fit runs 1,000 groups per call
+    (padded to 1,024), the clean one 1,536 (padded to 2,048), so a good group meets other
+    neighbours, another slot and other padding in each. A batch-dependent kernel fails this
+    test: adding 1e-12 times the call's mean log target to every target in fit_batch (a
+    term that depends on which groups share the call) makes it fail on the first group.
+    """
     clean, bad, poisoned = big_batch
     kw = dict(by="group", loss="log-mse", starts=ONE_START, on_invalid="skip")
-    started = time.perf_counter()
-    mixed = lawfit.fit(poisoned, "power_law", "x", "y", **kw).params
-    elapsed = time.perf_counter() - started
+    mixed = lawfit.fit(poisoned, "power_law", "x", "y", chunk=1000, **kw).params
     good = clean[~clean["group"].isin(bad)]
-    alone = lawfit.fit(good, "power_law", "x", "y", **kw).params
+    alone = lawfit.fit(good, "power_law", "x", "y", chunk=1536, **kw).params
 
     assert len(mixed) == N_GROUPS
     invalid = mixed[mixed["status"] == "invalid_input"]
@@ -101,7 +105,6 @@ def test_skip_leaves_good_groups_exactly_as_without_the_poisoned_ones(big_batch)
     kept = mixed[mixed["status"] != "invalid_input"].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept[["group", *FITTED]], alone[["group", *FITTED]], check_exact=True)
     assert (kept["status"] == "converged").mean() > 0.99
-    assert elapsed < 60, f"10,000 groups took {elapsed:.1f} s"
 
 
 def test_skip_matches_fitting_each_good_group_alone(big_batch):

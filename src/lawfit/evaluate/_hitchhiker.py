@@ -230,8 +230,8 @@ class Estimates(NamedTuple):
 
 
 def _design_data(designs: Designs) -> GroupedData:
-    """Every design's training rows as one group (design order; rows of the corpus may
-    belong to several designs)."""
+    """Every design's training rows as one group, keyed by the design's index (designs
+    without rows have no group; rows of the corpus may belong to several designs)."""
     owner = np.repeat(np.arange(len(designs.train)), [len(t) for t in designs.train])
     rows = np.concatenate(designs.train) if len(owner) else np.zeros(0, int)
     frame = designs.corpus.iloc[rows][["N", "D", "loss"]].assign(design=owner)
@@ -242,8 +242,9 @@ def _design_data(designs: Designs) -> GroupedData:
 
 
 def _fit_designs(method, grouped, members, fixed, progress, done, total, shapes, lanes):
-    """Fit the designs ``members`` of ``grouped`` in one compiled call per padded size;
-    params (G, K), status, steps."""
+    """Fit the designs ``members`` (each with training rows) in one compiled call per padded
+    size; params (G, K), status, steps."""
+    members = np.searchsorted(grouped.keys["design"].to_numpy(), members)  # design -> group
     n_groups, k = len(members), len(LAW.params)
     params = np.full((n_groups, k), np.nan)
     status = np.full(n_groups, int(Status.NONFINITE))

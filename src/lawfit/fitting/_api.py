@@ -26,7 +26,7 @@ from lawfit.data import (
     read_table,
 )
 from lawfit.fitting._checkpoint import Checkpoint, fingerprint
-from lawfit.fitting._chunked import TASK_BUDGET, Plan, chunks, fit_chunk, group_seeds
+from lawfit.fitting._chunked import Plan, fit_groups, group_seeds
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import Objective, get_objective
@@ -39,7 +39,7 @@ from lawfit.fitting._settings import (
     start_values,
 )
 from lawfit.fitting._solver import Solver
-from lawfit.fitting._tables import RawFits, tables, warn_ill_conditioned
+from lawfit.fitting._tables import tables, warn_ill_conditioned
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 from lawfit.precision import PRECISIONS
@@ -116,10 +116,8 @@ def fit(
             run returns. A checkpoint from other data or options is an :class:`InputError`.
 
     Returns:
-        A :class:`FitResult`. Its ``params`` table has a ``warning`` column (after
-        ``message``), empty unless the fit is ill-conditioned or pinned at a bound;
-        such fits are also summarised in one
-        :class:`~lawfit.fitting._diagnostics.IllConditionedWarning`.
+        A :class:`FitResult`; fits that are ill-conditioned or pinned at a bound have a
+        ``warning`` in its ``params`` and are summarised in one ``IllConditionedWarning``.
     """
     data, law = _read(data), _get_law(law)
     search, resampling = as_multistart(starts), as_bootstrap(bootstrap)
@@ -140,32 +138,25 @@ def fit(
     fixed_values, free = _fixed(law, fixed, by_cols, grouped.keys, lower, upper)
     search = search.with_starts(start_values(law, search, lower, upper, seed))
     resamples = resampling.resamples
-    seeds = group_seeds(seed, grouped.key_tuples()) if resamples else np.zeros(grouped.n_groups, np.uint32)
+    seeds = group_seeds(seed, grouped.key_tuples(), resamples)
     plan = Plan(law, objective, solver, search, lower, upper, fixed_values, free, resamples,
                 seeds, precision)
-
-    head = (law.name, law.formula, law.inputs, law.param_names, repr(objective), repr(solver),
-            (search.screen_ftol, search.screen_precision, search.polish),
-            (mapping, y, by_cols, weights, resamples, int(seed), precision))
-    stamp = fingerprint(head, grouped, [search.starts, lower, upper, fixed_values, free])
-    store = Checkpoint.at(checkpoint, stamp)
-    raw = RawFits.empty(grouped.n_groups, len(law.params), resamples)
-    valid = grouped.valid
-    store.load(raw, valid)
-    if raw.done.any() and progress is not None:
-        progress(int(raw.done.sum()), len(valid))
-    per_call = chunk or max(1, TASK_BUDGET // max(len(search.starts), resamples, 1))
-    for groups in chunks(valid, grouped.sizes, per_call):
-        if raw.done[groups].all():
-            continue
-        fit_chunk(plan, grouped, groups, raw)
-        store.save(raw)
-        if progress is not None:
-            progress(int(raw.done.sum()), len(valid))
+    stamp = _fingerprint(plan, grouped, (mapping, y, by_cols, weights, resamples, seed))
+    raw = fit_groups(plan, grouped, Checkpoint.at(checkpoint, stamp), chunk, progress)
 
     params, boot = tables(law, grouped, raw, resampling.ci, resamples)
     warn_ill_conditioned(params, by_cols)
     return FitResult(params, law, mapping, y, by_cols, objective, resampling.ci, boot)
+
+
+def _fingerprint(plan: Plan, grouped: GroupedData, options: tuple) -> str:
+    """The checkpoint stamp of a fit: its law, objective, solver, settings and data."""
+    law, search = plan.law, plan.search
+    head = (law.name, law.formula, law.inputs, law.param_names, repr(plan.objective),
+            repr(plan.solver), (search.screen_ftol, search.screen_precision, search.polish),
+            options, plan.precision)
+    arrays = [search.starts, plan.lower, plan.upper, plan.fixed_values, plan.free]
+    return fingerprint(head, grouped, arrays)
 
 
 def _input_columns(law: Law, x) -> dict[str, str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
 
 from lawfit.data import GroupedData, bucket
 from lawfit.fitting._batch import fit_batch
+from lawfit.fitting._checkpoint import Checkpoint
 from lawfit.fitting._diagnostics import diagnose, warning_messages
 from lawfit.fitting._objective import Objective
 from lawfit.fitting._settings import MultiStart
@@ -19,7 +20,7 @@ from lawfit.fitting._tables import RawFits
 from lawfit.laws import Law
 from lawfit.precision import computing, dtype_of
 
-__all__ = ["TASK_BUDGET", "Plan", "chunks", "fit_chunk", "group_seeds"]
+__all__ = ["TASK_BUDGET", "Plan", "chunks", "fit_chunk", "fit_groups", "group_seeds"]
 
 #: Default tasks (groups x starts, or groups x resamples) per kernel call.
 TASK_BUDGET = 1 << 16
@@ -45,9 +46,11 @@ class Plan(NamedTuple):
     precision: str
 
 
-def group_seeds(seed: int, keys: list[tuple]) -> np.ndarray:
+def group_seeds(seed: int, keys: list[tuple], resamples: int) -> np.ndarray:
     """Each group's bootstrap seed, from the user's seed and the group's key only (so a
-    group's resamples do not depend on the other groups)."""
+    group's resamples do not depend on the other groups); zeros without resamples."""
+    if not resamples:
+        return np.zeros(len(keys), np.uint32)
     return np.array(
         [zlib.crc32(repr((int(seed), tuple(str(v) for v in key))).encode()) for key in keys],
         np.uint32,
@@ -64,6 +67,32 @@ def chunks(groups: np.ndarray, sizes: np.ndarray, per_call: int) -> Iterator[np.
         members = order[padded == size]
         for start in range(0, len(members), per_call):
             yield members[start : start + per_call]
+
+
+def fit_groups(
+    plan: Plan,
+    grouped: GroupedData,
+    checkpoint: Checkpoint,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RawFits:
+    """Fit every valid group of ``grouped``: groups saved in ``checkpoint`` are loaded, the
+    others fitted ``chunk`` groups per kernel call (default: within :data:`TASK_BUDGET`
+    tasks), each call saved to the checkpoint and reported as ``progress(done, total)``."""
+    raw = RawFits.empty(grouped.n_groups, len(plan.law.params), plan.resamples)
+    valid = grouped.valid
+    checkpoint.load(raw, valid)
+    if raw.done.any() and progress is not None:
+        progress(int(raw.done.sum()), len(valid))
+    per_call = chunk or max(1, TASK_BUDGET // max(len(plan.search.starts), plan.resamples, 1))
+    for groups in chunks(valid, grouped.sizes, per_call):
+        if raw.done[groups].all():
+            continue
+        fit_chunk(plan, grouped, groups, raw)
+        checkpoint.save(raw)
+        if progress is not None:
+            progress(int(raw.done.sum()), len(valid))
+    return raw
 
 
 def fit_chunk(plan: Plan, grouped: GroupedData, chunk: np.ndarray, raw: RawFits) -> None:
