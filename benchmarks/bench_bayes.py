@@ -107,7 +107,7 @@ def main():
     import jax
     import jax.monitoring
 
-    from lawfit.bayes import posterior
+    from lawfit.bayes import NUTS, posterior
 
     compiling = [0.0]  # seconds JAX spent tracing, lowering and compiling
 
@@ -117,9 +117,9 @@ def main():
 
     jax.monitoring.register_event_duration_secs_listener(count)
 
-    kw = dict(by="family", warmup=args.warmup, samples=args.samples, chains=4,
-              max_tree_depth=args.max_tree_depth, target_accept=args.target_accept,
-              chunk=args.chunk)
+    kw = dict(by="family", chunk=args.chunk, sampler=NUTS(
+        chains=4, warmup=args.warmup, samples=args.samples, max_tree_depth=args.max_tree_depth,
+        target_accept=args.target_accept))
     print(f"device: {jax.devices()[0].device_kind} x {jax.device_count()}; 4 chains x "
           f"({args.warmup}+{args.samples}), max tree depth {args.max_tree_depth}, "
           f"target acceptance {args.target_accept}")

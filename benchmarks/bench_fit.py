@@ -28,7 +28,7 @@ from scipy.optimize import minimize  # noqa: E402
 
 import lawfit  # noqa: E402
 from lawfit import laws  # noqa: E402
-from lawfit.fitting import LBFGS, LevenbergMarquardt, fit_batch  # noqa: E402
+from lawfit.fitting import LBFGS, LevenbergMarquardt, MultiStart, fit_batch  # noqa: E402
 
 DELTA = 1e-3
 
@@ -105,13 +105,13 @@ def bench_grid(args) -> None:
 
     rows = []
     for label, solver, screen in [
-        ("lawfit L-BFGS, float32 screen + float64 polish", LBFGS(), jnp.float32),
+        ("lawfit L-BFGS, float32 screen + float64 polish", LBFGS(), "float32"),
         ("lawfit L-BFGS, float64 throughout", LBFGS(), None),
-        ("lawfit Levenberg-Marquardt, float32 screen + polish", LevenbergMarquardt(), jnp.float32),
+        ("lawfit Levenberg-Marquardt, float32 screen + polish", LevenbergMarquardt(), "float32"),
     ]:
         seconds, out = timed(lambda s=solver, d=screen: fit_batch(
-            law, x, y, np.ones_like(y), starts=starts, lower=law.lower, upper=law.upper,
-            solver=s, screen_dtype=d), args.repeats)
+            law, x, y, np.ones_like(y), starts=MultiStart(starts, screen_precision=d),
+            lower=law.lower, upper=law.upper, solver=s), args.repeats)
         rows.append((label, seconds, float(out.objective[0]), dict(zip(law.param_names, out.params[0], strict=True))))
 
     grid = hoffmann_grid()
@@ -158,8 +158,8 @@ def bench_many(args) -> None:
                 ("lawfit L-BFGS, float32", LBFGS(), jnp.float32)]
     for label, solver, dtype in variants:
         seconds, out = timed(lambda s=solver, t=dtype: fit_batch(
-            law, {"N": n, "D": d}, y, np.ones_like(y), starts=start[None], lower=law.lower,
-            upper=law.upper, solver=s, dtype=t, lanes=1024), args.repeats)
+            law, {"N": n, "D": d}, y, np.ones_like(y), starts=MultiStart(start[None], lanes=1024),
+            lower=law.lower, upper=law.upper, solver=s, dtype=t), args.repeats)
         ok = float(np.mean(out.status == 0))
         err = float(np.median(np.abs(out.params[:, 3] / truth[:, 3] - 1)))
         rows.append((label, seconds / n_fits, ok, err))

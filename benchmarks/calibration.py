@@ -26,6 +26,7 @@ Run: ``python benchmarks/calibration.py [--quick] [--only a,b,c] [--min-sizes 3]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -34,6 +35,7 @@ import pandas as pd
 import lawfit
 from lawfit import Prior
 from lawfit.bayes import (
+    NUTS,
     borrowed_priors,
     forecast,
     hierarchical_posterior,
@@ -57,7 +59,7 @@ def show(title, rows):
 def chinchilla(sampler):
     df = lawfit.load("chinchilla")
     mp = lawfit.fit(df, "chinchilla", X, "loss", starts="hoffmann").params.iloc[0]
-    post = posterior(df, "chinchilla", X, "loss", **sampler).params().iloc[0]
+    post = posterior(df, "chinchilla", X, "loss", sampler=sampler).params.iloc[0]
     print("Chinchilla, all 240 points: posterior median [95% interval] vs MAP (Huber)")
     for p in ("E", "A", "B", "alpha", "beta"):
         print(f"  {p:6s} {post[p]:10.4g} [{post[p + '_lo']:.4g}, {post[p + '_hi']:.4g}]"
@@ -69,7 +71,7 @@ def chinchilla(sampler):
     for name, kw in (("bayes + discrepancy", {}), ("naive (no discrepancy)", dict(discrepancy=False)),
                      ("bootstrap (Huber, 400x)", dict(method="bootstrap"))):
         t0 = time.time()
-        fc = forecast(train, "chinchilla", X, "loss", at=test[["N", "D"]], **kw, **sampler)
+        fc = forecast(train, "chinchilla", X, "loss", at=test[["N", "D"]], **kw, sampler=sampler)
         rep = calibration_report(fc.samples, test.loss.to_numpy())
         rows.append(dict(method=name, **{c: rep[c] for c in COLS}, seconds=time.time() - t0))
         if name.startswith("bayes"):
@@ -127,7 +129,8 @@ def colpret(sampler):
     for name, kw in (("bayes + discrepancy", {}), ("naive (no discrepancy)", dict(discrepancy=False)),
                      ("bootstrap (Huber, 400x)", dict(method="bootstrap"))):
         t0 = time.time()
-        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", axis="N", **kw, **sampler)
+        fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", axis="N", **kw,
+                      sampler=sampler)
         rows.append(report(fc.samples, test, name, time.time() - t0))
         if name.startswith("bayes"):
             disc = fc.discrepancy
@@ -135,7 +138,7 @@ def colpret(sampler):
             print_status("independent posteriors", fc.posterior)
     t0 = time.time()
     hier = hierarchical_posterior(train, "chinchilla", X, "loss", by="family",
-                                  cluster={"E": SIMILAR}, **joint(sampler))
+                                  cluster={"E": SIMILAR}, sampler=joint(sampler))
     rows.append(report(predictive(hier, at, disc), test, "hierarchical + discrepancy",
                        time.time() - t0))
     print_status("hierarchical posterior", hier)
@@ -151,7 +154,7 @@ def family_are(samples, test):
 
 def joint(sampler):
     """The hierarchical model's settings: a warm-up of at least 1,000 steps."""
-    return dict(sampler, warmup=max(1000, sampler["warmup"]))
+    return dataclasses.replace(sampler, warmup=max(1000, sampler.warmup))
 
 
 def print_status(label, post):
@@ -188,7 +191,7 @@ def borrowing(sampler, min_sizes):
     at = test[["family", "N", "D"]]
     t0 = time.time()
     everything = forecast(thin(df), "chinchilla", X, "loss", at=at, by="family", axis="N",
-                          **sampler)
+                          sampler=sampler)
     donors = everything.posterior
     print_status(f"donor posteriors, every family and model ({time.time() - t0:.0f} s)", donors)
     t0 = time.time()
@@ -230,7 +233,7 @@ def borrowing(sampler, min_sizes):
     for arm, short, kw in arms:
         t0 = time.time()
         fc = forecast(train, "chinchilla", X, "loss", at=at, by="family", discrepancy=False,
-                      **kw, **sampler)
+                      **kw, sampler=sampler)
         if short == "spec":
             out.append(report(fc.samples, test, "alone: spec priors, no discrepancy (naive)"))
             per_family["naive"] = family_are(fc.samples, test)
@@ -242,7 +245,7 @@ def borrowing(sampler, min_sizes):
     t0 = time.time()
     hier = hierarchical_posterior(
         pd.concat([train, others]), "chinchilla", X, "loss", by="family",
-        cluster={"alpha": METRIC, "beta": METRIC, "E": SIMILAR}, **joint(sampler))
+        cluster={"alpha": METRIC, "beta": METRIC, "E": SIMILAR}, sampler=joint(sampler))
     draws = with_discrepancies(hier, at, others_disc)
     out.append(report(draws, test, "hierarchical (per-metric populations)", time.time() - t0))
     per_family["hierarchical"] = family_are(draws, test)
@@ -294,7 +297,7 @@ def main():
                     help="(c): families with at least this many model sizes")
     args = ap.parse_args()
     n = 300 if args.quick else 500
-    sampler = dict(warmup=n, samples=n, target_accept=0.95)
+    sampler = NUTS(warmup=n, samples=n, target_accept=0.95)
     t0 = time.time()
     parts = args.only.split(",")
     if "a" in parts:

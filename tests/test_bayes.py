@@ -11,7 +11,9 @@ import pytest
 
 import lawfit
 from lawfit.bayes import (
+    NUTS,
     Data,
+    Laplace,
     SampleStatus,
     borrowed_priors,
     diagnose,
@@ -24,13 +26,13 @@ from lawfit.bayes import (
     potential,
 )
 from lawfit.bayes._diagnostics import diagnose_many
-from lawfit.bayes._model import numpyro_potential, pivoted
-from lawfit.bayes._posterior import cast, prepare, start_points
+from lawfit.bayes._model import cast, numpyro_potential, pivoted
+from lawfit.bayes._prepare import prepare, start_points
 from lawfit.evaluate import simulate
 from lawfit.laws import encode_inputs
 
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
-SMALL = dict(chains=2, warmup=200, samples=200)
+SMALL = NUTS(chains=2, warmup=200, samples=200)
 AT_COLUMNS = ["D", "family", "N"]
 
 
@@ -54,7 +56,7 @@ def fc(frame):
     train = frame[frame["N"] < 3e9]
     at = frame[frame["N"] == 3e9][AT_COLUMNS].iloc[::-1]
     return forecast(train, "chinchilla", {"N": "N", "D": "D"}, "loss", at=at, by="family",
-                    levels=(0.5, 0.9), **SMALL)
+                    levels=(0.5, 0.9), sampler=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,7 @@ def test_prior_predictive_is_sane():
 
 @pytest.mark.slow
 def test_posterior_recovers_and_reports(post):
-    table = post.params()
+    table = post.params
     assert list(table["family"]) == ["a", "b"]
     assert (table["status"] == "ok").all(), table[["r_hat", "ess_bulk", "divergences"]]
     assert (table["r_hat"] < 1.05).all()
@@ -185,7 +187,7 @@ def test_bad_run_is_flagged():
 def test_bad_sampler_settings_are_flagged(frame):
     """Two warm-up steps and one-leapfrog trees cannot mix: diagnostics must say so."""
     bad = posterior(frame[frame["family"] == "a"], "chinchilla", {"N": "N", "D": "D"}, "loss",
-                    chains=4, warmup=2, samples=30, max_tree_depth=1)
+                    sampler=NUTS(chains=4, warmup=2, samples=30, max_tree_depth=1))
     assert bad.groups["status"].iloc[0] != "ok"
 
 
@@ -244,7 +246,7 @@ def test_borrow_gives_each_group_priors_from_its_similar_others():
     from each other, the only family on "y" keeps the spec's priors; forecast(borrow=...)
     is forecast(group_priors=similar_group_priors(...)). Laplace posteriors keep it fast."""
     frame = _similar_families()
-    kw = dict(method="laplace", chains=1, samples=200)
+    kw = dict(sampler=Laplace(chains=1, samples=200))
     priors = lawfit.bayes.similar_group_priors(frame, "chinchilla", {"N": "N", "D": "D"},
                                                "loss", by="family", similar="data", **kw)
     assert priors["y1"] == {}
@@ -270,7 +272,7 @@ def test_forecast_borrow_is_forecast_with_similar_group_priors():
     frame = _similar_families()
     train, at = frame[frame["N"] < 3e8], frame[frame["N"] == 3e8][AT_COLUMNS]
     args = (train, "chinchilla", {"N": "N", "D": "D"}, "loss")
-    kw = dict(chains=2, warmup=100, samples=100)
+    kw = dict(sampler=NUTS(chains=2, warmup=100, samples=100))
     borrowed = forecast(*args, at=at, by="family", borrow=["data"], **kw)
     priors = lawfit.bayes.similar_group_priors(*args, by="family", similar="data", **kw)
     by_hand = forecast(*args, at=at, by="family", group_priors=priors, **kw)
@@ -282,10 +284,10 @@ def test_group_priors_reach_only_their_group(frame):
     predictive() then forecasts from any Posterior."""
     tight = {"a": {"alpha": lawfit.Prior("lognormal", float(np.log(0.45)), 0.005)}}
     post = posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
-                     method="laplace", chains=1, samples=400, group_priors=tight)
-    alpha = post.params().set_index("family")["alpha"]
-    assert abs(alpha["a"] - 0.45) < 0.01  # the tight prior's median
-    assert abs(alpha["b"] - 0.3) < 0.03  # family b's simulated alpha (frame)
+                     sampler=Laplace(chains=1, samples=400), group_priors=tight)
+    alpha = post.params.set_index("family")["alpha"]
+    assert abs(alpha["a"] - 0.45) < 0.01
+    assert abs(alpha["b"] - 0.3) < 0.03
     at = frame[frame["N"] == 3e9][AT_COLUMNS].head(3)
     samples = lawfit.bayes.predictive(post, at, per_draw=2, rng=0)
     assert samples.shape == (3, 800) and np.all(np.isfinite(samples))
@@ -302,22 +304,43 @@ def test_group_priors_reach_only_their_group(frame):
 def test_bad_group_priors_are_named(frame, group_priors, needle):
     with pytest.raises(lawfit.InputError, match=needle):
         posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
-                  method="laplace", group_priors=group_priors)
+                  sampler=Laplace(), group_priors=group_priors)
 
 
 @pytest.mark.parametrize(
     "settings, needle",
     [(dict(max_tree_depth=0), r"^max_tree_depth must be an integer from 1 to 15"),
      (dict(max_tree_depth=16), r"^max_tree_depth"), (dict(max_tree_depth=8.5), r"^max_tree_depth"),
-     (dict(warmup=0), r"^warmup must be a positive integer"),
+     (dict(warmup=0), r"^warmup must be an integer of at least 1"),
+     (dict(chains=True), r"^chains must be an integer"),
+     (dict(samples=1), r"^samples must be an integer of at least 2"),
      (dict(target_accept=1.0), r"^target_accept must be in \(0, 1\)")],
 )
-def test_bad_sampler_settings_are_named(frame, settings, needle):
+def test_bad_sampler_settings_are_named(settings, needle):
+    """Settings are checked where they are built, and the message names the option."""
     with pytest.raises(lawfit.InputError, match=needle):
-        posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family", **settings)
-    with pytest.raises(lawfit.InputError, match=needle):
-        lawfit.bayes.hierarchical_posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss",
-                                            by="family", **settings)
+        NUTS(**settings)
+    if set(settings) <= {"chains", "samples"}:  # Laplace's options
+        with pytest.raises(lawfit.InputError, match=needle):
+            Laplace(**settings)
+
+
+def test_sampler_options_are_not_keywords_of_the_calls(frame):
+    """No option sprawl: a sampler option passed to the call, or misspelled in the settings,
+    is an error at the call that names it, not silently forwarded."""
+    args = (frame, "chinchilla", {"N": "N", "D": "D"}, "loss")
+    with pytest.raises(TypeError, match="chains"):
+        posterior(*args, by="family", chains=2)
+    with pytest.raises(TypeError, match="warmup"):
+        forecast(*args, at=frame.head(1), by="family", warmup=10)
+    with pytest.raises(TypeError, match="max_treedepth"):
+        NUTS(max_treedepth=10)
+    with pytest.raises(lawfit.InputError, match=r"^sampler must be lawfit\.bayes\.NUTS"):
+        posterior(*args, by="family", sampler={"chains": 2})
+    with pytest.raises(lawfit.InputError,
+                       match=r"^sampler must be lawfit\.bayes\.NUTS\(\.\.\.\); got Laplace"):
+        lawfit.bayes.hierarchical_posterior(*args, by="family", sampler=Laplace())
+
 
 
 def test_discrepancy_growth_is_bounded():
@@ -374,11 +397,11 @@ def test_a_two_size_family_borrows_the_discrepancy():
     x = {"N": "N", "D": "D"}
     with pytest.warns(lawfit.bayes.NoBacktestWarning, match="no backtest"):
         alone = forecast(scarce, "chinchilla", x, "loss", at=at, by="family", axis="N",
-                         **SMALL)
+                         sampler=SMALL)
     with warnings.catch_warnings():
         warnings.simplefilter("error", lawfit.bayes.NoBacktestWarning)
         both = forecast(pd.concat([finished, scarce]), "chinchilla", x, "loss", at=at,
-                        by="family", axis="N", **SMALL)
+                        by="family", axis="N", sampler=SMALL)
     assert alone.discrepancy == lawfit.bayes.Discrepancy() and alone.backtests.empty
     assert set(both.backtests["family"]) == {"a"} and both.discrepancy.kappa > 0
     assert both.discrepancy.score > both.discrepancy.score_none
@@ -403,7 +426,7 @@ def test_law_without_priors_gets_a_posterior():
     c = np.logspace(18, 22, 12)
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"C": c, "loss": (5.0 - 0.05 * np.log(c)) * np.exp(0.005 * rng.standard_normal(12))})
-    post = posterior(frame, law, {"C": "C"}, "loss", method="laplace", samples=50)
+    post = posterior(frame, law, {"C": "C"}, "loss", sampler=Laplace(samples=50))
     for name in ("a", "b"):
         assert np.all(np.isfinite(post.draws[name]))
     assert float(np.median(post.draws["b"])) == pytest.approx(0.05, rel=0.2)
@@ -432,3 +455,32 @@ def test_laplace_kernel_is_cached_per_shape():
     run(3)
     assert kernel._cache_size() == 2 and _compiled.cache_info().misses == misses + 1
     np.testing.assert_allclose(out.mode, [[0.0, 1.0]], atol=1e-6)
+
+
+def test_bootstrap_forecast_needs_two_converged_resamples(monkeypatch):
+    """Regression: a group with fewer than two converged bootstrap refits was forecast from
+    its non-converged ones as if they had converged. Its forecasts are now NaN and its row of
+    ``Forecast.groups`` says why; a group whose refits converged is unaffected. The fit is
+    replaced by a table of hand-made resamples (non-converged ones far off)."""
+    law = lawfit.laws.get("chinchilla")
+    train = pd.concat([_grid_frame(TRUE, seed, sizes=(1e7, 1e8, 1e9), tokens=(1e9, 1e10))
+                       .assign(family=name) for seed, name in enumerate("ab")], ignore_index=True)
+    at = pd.DataFrame({"family": ["b", "a"], "N": [1e10, 1e10], "D": [1e11, 1e11]})
+    n_boot = 4
+    params = pd.DataFrame([dict(family=f, **TRUE, status="converged", message="") for f in "ab"])
+    resamples = [dict(family=f, resample=r, **dict(TRUE, alpha=TRUE["alpha"] + 0.01 * r),
+                      status="converged" if f == "a" or r == 0 else "max_steps")
+                 for f in "ab" for r in range(n_boot)]
+    for row in resamples:
+        if row["status"] != "converged":
+            row["E"] = 50.0  # a non-converged refit, far from the data
+    fitted = lawfit.FitResult(params, law, {"N": "N", "D": "D"}, "loss", ["family"],
+                              objective=None, bootstrap=pd.DataFrame(resamples))
+    monkeypatch.setattr(lawfit.bayes._bootstrap, "map_fit", lambda *a, **k: fitted)
+    fc = forecast(train, "chinchilla", {"N": "N", "D": "D"}, "loss", at=at, by="family",
+                  method="bootstrap", bootstrap=n_boot)
+    assert list(fc.groups["status"]) == ["ok", "too_few_converged"]
+    assert fc.groups["message"][1] == ("1 of 4 bootstrap refits converged; a forecast needs "
+                                       "at least 2")
+    assert np.isnan(fc.samples[0]).all() and np.isnan(fc.table.iloc[0, 3:]).all()
+    assert np.isfinite(fc.samples[1]).all() and fc.table["median"][1] < 3.0

@@ -2,6 +2,7 @@
 never a traceback; --on-invalid skip; --resume after an interrupt."""
 
 import contextlib
+import functools
 import os
 import subprocess
 import sys
@@ -11,10 +12,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import lawfit
 from lawfit.cli import _fit as cli_fit
 from lawfit.cli import app
-from lawfit.fitting import _api
 
+# lawfit.fit with four groups per kernel call, so 12 groups take 3 calls.
+FOUR_PER_CALL = functools.partial(lawfit.fit, chunk=4)
 FIT = ["--law", "power_law", "--x", "x=size", "--y", "loss", "--loss", "log-mse", "--starts", "4"]
 
 
@@ -152,7 +155,7 @@ def reference(tmp_path_factory):
     data, out = folder / "runs.parquet", folder / "reference.parquet"
     groups_frame(12).to_parquet(data)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_api, "_MAX_TASKS", 16)
+        patch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
         result = run(data, *FIT, "--by", "run", "--out", out)
     assert result.exit_code == 0, result.output
     return data, pd.read_parquet(out)
@@ -172,7 +175,7 @@ def test_skip_reports_invalid_group_and_fits_the_rest(tmp_path, reference):
     frame.to_csv(tmp_path / "runs.csv", index=False)
     out = tmp_path / "fits.csv"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_api, "_MAX_TASKS", 16)
+        patch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
         result = run(tmp_path / "runs.csv", *FIT, "--by", "run", "--on-invalid", "skip", "--out", out)
     assert result.exit_code == 0, result.output
     assert "'invalid_input': 1" in result.stdout
@@ -189,7 +192,7 @@ def test_resume_after_interrupt_gives_the_uninterrupted_table(tmp_path, referenc
     data, table = reference
     out = tmp_path / "fits.parquet"
     partial = tmp_path / "fits.parquet.partial.parquet"
-    monkeypatch.setattr(_api, "_MAX_TASKS", 16)
+    monkeypatch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
     real_bar = cli_fit.progress_bar
 
     @contextlib.contextmanager

@@ -116,3 +116,27 @@ def test_flagged_posteriors_are_listed_with_the_failing_site(files):
     assert re.fullmatch(r"  fam=x: (low_ess|not_mixed|divergent): .* at (E|A|B|alpha|beta|sigma|nu)",
                         lines[-2])
     assert lines[-1].startswith("discrepancy sd")
+
+
+def test_bootstrap_groups_without_a_forecast_are_listed(files, monkeypatch):
+    """A group with fewer than two converged bootstrap refits gets NaN forecasts, and the
+    output names it and why (the fit is replaced by hand-made resamples: one of four
+    converged)."""
+    import lawfit
+    from lawfit.bayes import _bootstrap
+
+    params = pd.DataFrame([dict(fam="x", **PARAMS, status="converged", message="")])
+    resamples = pd.DataFrame([dict(fam="x", resample=r, **PARAMS,
+                                   status="converged" if r == 0 else "max_steps")
+                              for r in range(4)])
+    fitted = lawfit.FitResult(params, lawfit.laws.get("chinchilla"),
+                              {"N": "params", "D": "tokens"}, "loss", ["fam"], objective=None,
+                              bootstrap=resamples)
+    monkeypatch.setattr(_bootstrap, "map_fit", lambda *a, **k: fitted)
+    result = _run(files, "--method", "bootstrap", "--bootstrap", "4", "--by", "fam")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-2].endswith("; 1 group(s) without a bootstrap forecast (NaN)")
+    assert lines[-1] == ("  fam=x: too_few_converged: 1 of 4 bootstrap refits converged; a "
+                         "forecast needs at least 2")
+    assert pd.read_csv(files / "pred.csv")["median"].isna().all()

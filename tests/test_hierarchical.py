@@ -7,8 +7,16 @@ import pytest
 
 import lawfit
 from lawfit import InputError
-from lawfit.bayes import Data, Population, hierarchical_posterior, hierarchical_potential, hyper
-from lawfit.bayes._hierarchical import numpyro_hierarchical_potential
+from lawfit.bayes import (
+    NUTS,
+    Data,
+    Laplace,
+    Population,
+    hierarchical_posterior,
+    hierarchical_potential,
+    hyper,
+)
+from lawfit.bayes._hierarchical_model import numpyro_hierarchical_potential
 from lawfit.evaluate import simulate
 from lawfit.laws import encode_inputs
 
@@ -70,7 +78,7 @@ def test_potential_equals_numpyro(centred):
         (dict(by=None), "by"),
         (dict(population_scale=0.0), "population_scale"),
         (dict(priors={"gamma": lawfit.Prior("normal", 0.0, 1.0)}), "priors"),
-        (dict(chains=0), "chains"),
+        (dict(sampler=Laplace()), "sampler"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs, argument):
@@ -104,22 +112,22 @@ def _population_frame(seed=0):
     return pd.concat(rows, ignore_index=True), pd.DataFrame(truth)
 
 
-SETTINGS = dict(chains=4, warmup=1000, samples=300)
+SETTINGS = NUTS(chains=4, warmup=1000, samples=300)
 
 
 @pytest.fixture(scope="module")
 def recovered():
     frame, truth = _population_frame()
     post = hierarchical_posterior(frame, "chinchilla", **XY, by="family",
-                                  cluster={"E": "data"}, **SETTINGS)
-    alone = lawfit.posterior(frame[frame["family"] == "f0"], "chinchilla", **XY, **SETTINGS)
+                                  cluster={"E": "data"}, sampler=SETTINGS)
+    alone = lawfit.posterior(frame[frame["family"] == "f0"], "chinchilla", **XY, sampler=SETTINGS)
     return post, alone, truth
 
 
 @pytest.mark.slow
 def test_hierarchical_recovers_population_draws(recovered):
     post, _, truth = recovered
-    table = post.params()
+    table = post.params
     print(table[["family", "alpha_lo", "alpha_hi", "beta_lo", "beta_hi", "E_lo", "E_hi",
                  "r_hat", "ess_bulk", "divergences", "status"]].to_string())
     inside = [
@@ -144,7 +152,7 @@ def test_hierarchical_borrows_strength(recovered):
     """Family f0 has 2 model sizes: alone, its alpha is barely identified; pooled, its
     interval shrinks toward the population's."""
     post, alone, _ = recovered
-    pooled = post.params().set_index("family").loc["f0"]
-    single = alone.params().iloc[0]
+    pooled = post.params.set_index("family").loc["f0"]
+    single = alone.params.iloc[0]
     width = pooled["alpha_hi"] - pooled["alpha_lo"]
     assert width < single["alpha_hi"] - single["alpha_lo"], (width, single)

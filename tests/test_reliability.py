@@ -4,7 +4,6 @@ writes are atomic and an interrupted bulk fit resumes to the uninterrupted resul
 
 import os
 import re
-import time
 import warnings
 
 import jax.numpy as jnp
@@ -15,7 +14,7 @@ import pytest
 import lawfit
 from lawfit import InputError, Law, Param
 from lawfit.data import read_table, write_table
-from lawfit.fitting import _api
+from lawfit.fitting import _chunked
 from lawfit.fitting._diagnostics import IllConditionedWarning
 
 POWER = dict(E=1.5, A=50.0, alpha=0.2)
@@ -80,14 +79,19 @@ def big_batch():
 
 def test_skip_leaves_good_groups_exactly_as_without_the_poisoned_ones(big_batch):
     """10,000 groups, 1% poisoned: the 9,900 good fits equal (bitwise) a fit of the good
-    groups alone, and the poisoned ones are reported as invalid_input with a reason."""
+    groups alone, and the poisoned ones are reported as invalid_input with a reason.
+
+    The two calls share no kernel-call layout: the mixed fit runs 1,000 groups per call
+    (padded to 1,024), the clean one 1,536 (padded to 2,048), so a good group meets other
+    neighbours, another slot and other padding in each. A batch-dependent kernel fails this
+    test: adding 1e-12 times the call's mean log target to every target in fit_batch (a
+    term that depends on which groups share the call) makes it fail on the first group.
+    """
     clean, bad, poisoned = big_batch
     kw = dict(by="group", loss="log-mse", starts=ONE_START, on_invalid="skip")
-    started = time.perf_counter()
-    mixed = lawfit.fit(poisoned, "power_law", "x", "y", **kw).params
-    elapsed = time.perf_counter() - started
+    mixed = lawfit.fit(poisoned, "power_law", "x", "y", chunk=1000, **kw).params
     good = clean[~clean["group"].isin(bad)]
-    alone = lawfit.fit(good, "power_law", "x", "y", **kw).params
+    alone = lawfit.fit(good, "power_law", "x", "y", chunk=1536, **kw).params
 
     assert len(mixed) == N_GROUPS
     invalid = mixed[mixed["status"] == "invalid_input"]
@@ -101,7 +105,6 @@ def test_skip_leaves_good_groups_exactly_as_without_the_poisoned_ones(big_batch)
     kept = mixed[mixed["status"] != "invalid_input"].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept[["group", *FITTED]], alone[["group", *FITTED]], check_exact=True)
     assert (kept["status"] == "converged").mean() > 0.99
-    assert elapsed < 60, f"10,000 groups took {elapsed:.1f} s"
 
 
 def test_skip_matches_fitting_each_good_group_alone(big_batch):
@@ -297,13 +300,8 @@ def test_written_file_permissions_follow_umask_or_the_replaced_file(tmp_path):
 
 # --- checkpoint and resume ---------------------------------------------------------------
 
-CHUNKED = dict(by="group", loss="log-mse", starts=ONE_START, bootstrap=5, seed=3)
-
-
-@pytest.fixture
-def small_chunks(monkeypatch):
-    """Four groups per kernel call (20 tasks / 5 resamples), so 12 groups take 3 calls."""
-    monkeypatch.setattr(_api, "_MAX_TASKS", 20)
+# Four groups per kernel call, so 12 groups take 3 calls.
+CHUNKED = dict(by="group", loss="log-mse", starts=ONE_START, bootstrap=5, seed=3, chunk=4)
 
 
 @pytest.fixture(scope="module")
@@ -315,13 +313,13 @@ def twelve_groups() -> pd.DataFrame:
 def fitted_groups(monkeypatch):
     """Records how many groups each kernel call fits."""
     calls = []
-    real = _api.fit_batch
+    real = _chunked.fit_batch
 
     def counting(law, x, y, weight, **kwargs):
         calls.append(int((np.asarray(weight) > 0).any(axis=1).sum()))
         return real(law, x, y, weight, **kwargs)
 
-    monkeypatch.setattr(_api, "fit_batch", counting)
+    monkeypatch.setattr(_chunked, "fit_batch", counting)
     return calls
 
 
@@ -329,7 +327,7 @@ def _interrupt_after_first_chunk(done, total):
     raise KeyboardInterrupt
 
 
-def test_rerun_is_identical(small_chunks, twelve_groups):
+def test_rerun_is_identical(twelve_groups):
     """Same inputs and seed, twice: identical parameter and bootstrap tables."""
     first = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
     second = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
@@ -337,7 +335,7 @@ def test_rerun_is_identical(small_chunks, twelve_groups):
     pd.testing.assert_frame_equal(first.bootstrap, second.bootstrap, check_exact=True)
 
 
-def test_bootstrap_of_a_group_does_not_depend_on_its_batch(small_chunks, twelve_groups):
+def test_bootstrap_of_a_group_does_not_depend_on_its_batch(twelve_groups):
     """A group's resamples come from the seed and its key: alone or chunked, same intervals."""
     batched = lawfit.fit(twelve_groups, "power_law", "x", "y", **CHUNKED)
     last = twelve_groups["group"].unique()[-1]
@@ -352,7 +350,7 @@ def test_bootstrap_of_a_group_does_not_depend_on_its_batch(small_chunks, twelve_
 
 
 def test_interrupted_fit_resumes_to_the_uninterrupted_result(
-    small_chunks, twelve_groups, fitted_groups, tmp_path
+    twelve_groups, fitted_groups, tmp_path
 ):
     """Ctrl-C after the first kernel call keeps its 4 groups in the checkpoint; the rerun
     fits only the other 8 and returns exactly the uninterrupted tables (bootstrap too); a
@@ -391,7 +389,7 @@ def test_interrupted_fit_resumes_to_the_uninterrupted_result(
         pytest.param(dict(y="y2"), id="column"),
     ],
 )
-def test_checkpoint_of_another_fit_is_refused(small_chunks, twelve_groups, tmp_path, change):
+def test_checkpoint_of_another_fit_is_refused(twelve_groups, tmp_path, change):
     """A checkpoint written for other options, data or columns is an InputError that tells
     the user to delete it, raised before any fitting."""
     path = tmp_path / "fits.partial.parquet"

@@ -47,7 +47,7 @@ POSTERIOR_SCRIPT = textwrap.dedent(
     """
     import json, jax, numpy as np, pandas as pd
     jax.config.update("jax_enable_x64", True)
-    from lawfit.bayes import posterior
+    from lawfit.bayes import NUTS, posterior
     from lawfit.evaluate import simulate
     n, d = np.meshgrid([1e7, 1e8, 1e9, 1e10], [1e9, 1e10, 1e11, 1e12])
     frame = pd.concat([
@@ -55,7 +55,7 @@ POSTERIOR_SCRIPT = textwrap.dedent(
                  {"N": n, "D": d}, noise=0.01, seed=g, y="loss").assign(family=g)
         for g, a in enumerate([0.25, 0.3, 0.35, 0.4, 0.45])])
     post = posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="family",
-                     warmup=100, samples=100, precision="float64")
+                     sampler=NUTS(warmup=100, samples=100), precision="float64")
     alpha = post.draws["alpha"].reshape(5, -1)
     print(json.dumps({"devices": jax.device_count(), "median": np.median(alpha, 1).tolist(),
                       "sd": alpha.std(1).tolist(), "status": post.groups["status"].tolist()}))

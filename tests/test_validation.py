@@ -157,10 +157,10 @@ def test_too_few_points_and_constant_inputs():
         (dict(bootstrap=-1), r"bootstrap must be a non-negative integer"),
         (dict(bootstrap=2.5), r"bootstrap must be a non-negative integer"),
         (dict(seed=-3), r"seed must be a non-negative integer"),
-        (dict(ci=95), r"ci must be in \(0, 1\)"),
         (dict(delta=0.0), r"delta must be a positive number"),
         (dict(delta="small"), r"delta must be a positive number"),
         (dict(max_steps=0), r"max_steps must be a positive integer"),
+        (dict(chunk=0), r"chunk must be a positive integer"),
         (dict(solver="newton"), r"solver must be auto, lm or lbfgs"),
         (dict(starts=0), r"starts: need at least one start"),
         (dict(starts=np.ones((2, 3))), r"starts: need finite values of shape \(S, 5\)"),
@@ -268,3 +268,22 @@ def test_inputs_from_1e3_to_1e15_fit():
     assert row["status"] == "converged"
     for name, value in truth.items():
         assert row[name] == pytest.approx(value, rel=1e-6), name
+
+
+@pytest.mark.parametrize(
+    ("build", "pattern"),
+    [
+        (lambda: lawfit.fitting.Bootstrap(10, ci=95), r"ci must be in \(0, 1\)"),
+        (lambda: lawfit.fitting.Bootstrap(-1), r"bootstrap must be a non-negative integer"),
+        (lambda: lawfit.fitting.MultiStart("random"), r"starts must be 'grid', 'hoffmann'"),
+        (lambda: lawfit.fitting.MultiStart(polish=0), r"MultiStart.polish must be a positive integer"),
+        (lambda: lawfit.fitting.MultiStart(lanes=2.5), r"MultiStart.lanes must be a positive integer"),
+        (lambda: lawfit.fitting.MultiStart(screen_ftol=-1.0), r"MultiStart.screen_ftol must be positive"),
+        (lambda: lawfit.fitting.MultiStart(screen_precision="half"), r"MultiStart.screen_precision must be"),
+    ],
+)
+def test_settings_objects_check_their_options_when_built(build, pattern):
+    with pytest.raises(InputError, match=pattern):
+        build()
+    with pytest.raises(TypeError, match="polsh"):
+        lawfit.fitting.MultiStart(polsh=2)

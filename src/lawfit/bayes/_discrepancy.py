@@ -26,6 +26,7 @@ import numpy as np
 from jax.scipy.special import gammaln, logsumexp
 
 from lawfit.bayes._laplace import lbfgs_minimum
+from lawfit.precision import computing
 
 __all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
 
@@ -116,7 +117,7 @@ def learn_discrepancy(
         v.extend([np.zeros_like(v[0]) if k == "w" else v[0]] * extra)
     starts = [[math.log(tau0), math.log(kappa), 0.0]
               for tau0 in (1e-3, 1e-2, 5e-2) for kappa in (1e-3, 3e-2)]
-    with jax.enable_x64(True):
+    with computing("float64"):
         arr = {k: jnp.asarray(np.stack(v), jnp.float64) for k, v in arrays.items()}
         thetas, scores, none = (np.asarray(v) for v in _best_discrepancy(jnp.asarray(starts), arr))
     scores = np.where(np.isfinite(scores), scores, -np.inf)

@@ -19,11 +19,12 @@ import jax.numpy as jnp
 from lawfit.bayes._model import cast
 from lawfit.data import check_choice
 from lawfit.fitting import LBFGS, Functions, solve
+from lawfit.precision import computing
 
-__all__ = ["Laplace", "laplace", "lbfgs_minimum"]
+__all__ = ["LaplaceApproximation", "laplace", "lbfgs_minimum"]
 
 
-class Laplace(NamedTuple):
+class LaplaceApproximation(NamedTuple):
     """Per posterior (B,): ``mode`` (B, d) unconstrained, ``value`` (B,) the potential there
     (inf when no start gave a finite one), ``sqrt_cov`` (B, d, d) a square root of the
     regularised inverse Hessian, ``ok`` (B,) whether the Hessian was positive definite."""
@@ -43,7 +44,7 @@ def lbfgs_minimum(f, w0, steps):
 
 
 def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
-            ridges: str = "typical") -> Laplace:
+            ridges: str = "typical") -> LaplaceApproximation:
     """Modes and Laplace approximations of B posteriors in one call.
 
     Args:
@@ -62,9 +63,9 @@ def laplace(potential, args, starts, *, steps: int = 500, floor: float = 1e-8,
 
     check_choice(ridges, ("typical", "floor"), argument="ridges")
     dtype = starts.dtype
-    with jax.enable_x64(True):  # float32 line searches stall short of the mode
+    with computing("float64"):  # float32 line searches stall short of the mode
         out = _compiled(potential, steps, floor, ridges)(*cast((args, starts), jnp.float64))
-        return cast(Laplace(*out), dtype)
+        return cast(LaplaceApproximation(*out), dtype)
 
 
 @functools.lru_cache(maxsize=32)

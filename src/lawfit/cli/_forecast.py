@@ -60,7 +60,7 @@ def forecast_command(
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the column).
     """
-    from lawfit.bayes import NoBacktestWarning, forecast
+    from lawfit.bayes import NUTS, NoBacktestWarning, forecast
     from lawfit.data import InputError, read_table, write_table
 
     if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
@@ -77,16 +77,17 @@ def forecast_command(
     borrow_cols = parse_list(borrow, option="--borrow") or None
     if borrow_cols and method == "bootstrap":
         raise InputError("--borrow needs --method bayes (borrowing sets priors)")
+    # the NUTS flags set the Bayesian posteriors; the bootstrap has none, so ignores them
+    sampler = NUTS() if method == "bootstrap" else NUTS(
+        chains=chains, warmup=warmup, samples=samples, target_accept=target_accept,
+        max_tree_depth=max_tree_depth)
     with shown_warnings(NoBacktestWarning), \
             progress_bar(f"forecasting with {law} ({method})") as update:
         update(0, 1)
         result = forecast(
             train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
-            levels=level_list, method=method, axis=axis, bootstrap=bootstrap, seed=seed,
-            **({} if method == "bootstrap" else dict(chains=chains, warmup=warmup, samples=samples,
-                                                     max_tree_depth=max_tree_depth,
-                                                     target_accept=target_accept,
-                                                     borrow=borrow_cols)),
+            levels=level_list, method=method, sampler=sampler, axis=axis,
+            bootstrap=bootstrap, borrow=borrow_cols, seed=seed,
         )
         update(1, 1)
     write_table(result.table, out)
@@ -98,18 +99,31 @@ def forecast_command(
         save_plot(forecast_intervals(result.table, along, by=parse_list(by, option="--by") or None,
                                      data=train, y=y), plot)
     if result.posterior is None:  # the bootstrap
-        console.print(f"wrote {len(result.table)} forecasts to {out}", highlight=False, soft_wrap=True)
+        _report_bootstrap(result, out)
         return
     groups = result.posterior.groups
     bad = groups[groups["status"] != "ok"]
     note = f"; {len(bad)} posterior(s) flagged by diagnostics" if len(bad) else ""
     console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False, soft_wrap=True)
-    for _, row in bad.head(SHOW_FLAGGED).iterrows():
-        key = ", ".join(f"{c}={row[c]}" for c in result.posterior.by) or "all rows"
-        console.print(f"  {key}: {row['status']}: {row['message']}", highlight=False, soft_wrap=True)
-    if len(bad) > SHOW_FLAGGED:
-        console.print(f"  ... and {len(bad) - SHOW_FLAGGED} more", highlight=False, soft_wrap=True)
+    _list_flagged(bad, result.posterior.by)
     disc = result.discrepancy
     console.print(f"discrepancy sd (tau0 + kappa d) exp(lam a): tau0 {disc.tau0:.3g}, kappa "
                   f"{disc.kappa:.3g} per decade, lam {disc.lam:.3g} "
                   f"(from {len(result.backtests)} backtests)", highlight=False, soft_wrap=True)
+
+
+def _report_bootstrap(result, out: Path) -> None:
+    """The bootstrap's summary: forecasts written, and the groups left without one."""
+    groups = result.groups
+    bad = groups[groups["status"] != "ok"]
+    note = f"; {len(bad)} group(s) without a bootstrap forecast (NaN)" if len(bad) else ""
+    console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False, soft_wrap=True)
+    _list_flagged(bad, [c for c in groups.columns if c not in ("status", "message")])
+
+
+def _list_flagged(bad, by: list[str]) -> None:
+    for _, row in bad.head(SHOW_FLAGGED).iterrows():
+        key = ", ".join(f"{c}={row[c]}" for c in by) or "all rows"
+        console.print(f"  {key}: {row['status']}: {row['message']}", highlight=False, soft_wrap=True)
+    if len(bad) > SHOW_FLAGGED:
+        console.print(f"  ... and {len(bad) - SHOW_FLAGGED} more", highlight=False, soft_wrap=True)

@@ -1,23 +1,33 @@
-"""Data: bundled corpora, file reading and validation at the pandas boundary."""
+"""Data: bundled corpora, file reading, validation at the pandas boundary, and grouping and
+padding a validated table for a law (:class:`GroupedData`)."""
 
 from lawfit.data._corpus import CORPUS_COLUMNS, validate_corpus
+from lawfit.data._grouped import GroupedData, Padded, Reason, RowCheck, bucket, describe_problems
 from lawfit.data._io import read_table, write_table
 from lawfit.data._load import available, bundled_path, load
 from lawfit.data._validate import (
     InputError,
     check_choice,
     check_columns,
+    input_columns,
     numeric_column,
     row_list,
 )
 
 __all__ = [
     "CORPUS_COLUMNS",
+    "GroupedData",
     "InputError",
+    "Padded",
+    "Reason",
+    "RowCheck",
     "available",
+    "bucket",
     "bundled_path",
     "check_choice",
     "check_columns",
+    "describe_problems",
+    "input_columns",
     "load",
     "numeric_column",
     "read_table",

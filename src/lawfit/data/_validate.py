@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["InputError", "check_columns", "numeric_column", "row_list"]
+__all__ = ["InputError", "check_columns", "input_columns", "numeric_column", "row_list"]
 
 
 class InputError(ValueError):
@@ -113,3 +113,32 @@ def numeric_column(frame: pd.DataFrame, column: str, *, role: str) -> tuple[np.n
     problem[np.isnan(values) & ~text] = f"{label} is missing (NaN)"
     problem[np.isinf(values)] = f"{label} is infinite"
     return values, problem
+
+
+def input_columns(x: Mapping[str, str] | str, inputs: Sequence[str], *, law: str) -> dict[str, str]:
+    """The ``x`` argument checked against a law's ``inputs``: input name -> column, in the
+    law's order (a bare column name is accepted for a one-input law; ``law`` names it)."""
+    if isinstance(x, str):
+        if len(inputs) != 1:
+            raise InputError(
+                f"x: law {law!r} has inputs {', '.join(inputs)}; map each to a column, "
+                f"e.g. x={{{', '.join(f'{n!r}: ...' for n in inputs)}}}"
+            )
+        return {inputs[0]: x}
+    if not isinstance(x, Mapping) or not x:
+        raise InputError("x must map the law's inputs to columns, e.g. {'N': 'params'}")
+    mapping = {str(k): v for k, v in x.items()}
+    if len(inputs) == 1 and len(mapping) == 1 and inputs[0] not in mapping:
+        return {inputs[0]: next(iter(mapping.values()))}
+    unknown = set(mapping) - set(inputs)
+    missing = set(inputs) - set(mapping)
+    if unknown or missing:
+        raise InputError(
+            f"x: law {law!r} takes inputs {', '.join(inputs)}"
+            + (f"; unknown {sorted(unknown)}" if unknown else "")
+            + (f"; missing {sorted(missing)}" if missing else "")
+        )
+    for name, column in mapping.items():
+        if not isinstance(column, str):
+            raise InputError(f"x: the column for input {name!r} must be a name; got {column!r}")
+    return {name: mapping[name] for name in inputs}

@@ -17,22 +17,23 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-import jax
 import numpy as np
 import pandas as pd
 
-from lawfit.data import InputError, check_columns, validate_corpus
+from lawfit.data import GroupedData, InputError, bucket, check_columns, validate_corpus
 from lawfit.fitting import (
     LBFGS,
     MSE,
     HuberLog,
     LevenbergMarquardt,
+    MultiStart,
     Objective,
     Solver,
     Status,
     fit_batch,
 )
 from lawfit.laws import get as get_law
+from lawfit.precision import computing
 
 __all__ = [
     "COLPRET_START",
@@ -228,61 +229,52 @@ class Estimates(NamedTuple):
     seconds: dict
 
 
-def _levels(sizes: np.ndarray, shapes: int) -> np.ndarray:
-    """Padded sizes (powers of two, at most ``shapes`` distinct) minimising the padded total."""
-    pow2 = np.maximum(8, 2 ** np.ceil(np.log2(np.maximum(sizes, 1)))).astype(int)
-    levels = np.unique(pow2)
-    best, best_cost = levels[-1:], np.inf
-    for r in range(0, min(shapes, len(levels)) ):
-        for cut in itertools.combinations(levels[:-1], r):
-            chosen = np.array([*cut, levels[-1]])
-            cost = chosen[np.searchsorted(chosen, pow2)].sum()
-            if cost < best_cost:
-                best, best_cost = chosen, cost
-    return best[np.searchsorted(best, pow2)]
+def _design_data(designs: Designs) -> GroupedData:
+    """Every design's training rows as one group, keyed by the design's index (designs
+    without rows have no group; rows of the corpus may belong to several designs)."""
+    owner = np.repeat(np.arange(len(designs.train)), [len(t) for t in designs.train])
+    rows = np.concatenate(designs.train) if len(owner) else np.zeros(0, int)
+    frame = designs.corpus.iloc[rows][["N", "D", "loss"]].assign(design=owner)
+    return GroupedData.from_frame(
+        frame, {"N": "N", "D": "D"}, "loss", by=["design"], duplicates="keep",
+        on_invalid="skip", positive_inputs=LAW.positive_inputs,
+    )
 
 
-def _fit_designs(method, x, y, groups, fixed, progress, done, total, shapes, lanes):
-    """Fit the listed designs in one compiled call per padded size; params (G, K), status,
-    steps."""
-    n_groups, k = len(groups), len(LAW.params)
+def _fit_designs(method, grouped, members, fixed, progress, done, total, shapes, lanes):
+    """Fit the designs ``members`` (each with training rows) in one compiled call per padded
+    size; params (G, K), status, steps."""
+    members = np.searchsorted(grouped.keys["design"].to_numpy(), members)  # design -> group
+    n_groups, k = len(members), len(LAW.params)
     params = np.full((n_groups, k), np.nan)
     status = np.full(n_groups, int(Status.NONFINITE))
     steps = np.zeros(n_groups, int)
-    sizes = np.array([len(g) for g in groups])
-    padded = _levels(sizes, shapes)
+    padded = bucket(grouped.sizes[members], levels=shapes)
+    search = MultiStart(method.starts, lanes=lanes)
     for size in np.unique(padded):
-        members = np.flatnonzero(padded == size)
-        arrays = {name: np.ones((len(members), size)) for name in ("N", "D", "y")}
-        weight = np.zeros((len(members), size))
-        for row, g in enumerate(members):
-            idx = groups[g]
-            for name, values in (("N", x["N"]), ("D", x["D"]), ("y", y)):
-                arrays[name][row] = values[idx[0]]
-                arrays[name][row, : len(idx)] = values[idx]
-            weight[row, : len(idx)] = 1.0
+        rows = np.flatnonzero(padded == size)
+        batch = grouped.pad(members[rows], points=int(size))
         free = fixed_values = None
         if fixed is not None:
-            fixed_values = fixed[members]
+            fixed_values = fixed[rows]
             free = ~np.isfinite(fixed_values)
             fixed_values = np.where(free, 1.0, fixed_values)
-        with jax.enable_x64(True):
+        with computing("float64"):
             out = fit_batch(
                 LAW,
-                {"N": arrays["N"], "D": arrays["D"]},
-                arrays["y"],
-                weight,
-                starts=method.starts,
+                batch.inputs,
+                batch.target,
+                batch.weight,
+                starts=search,
                 lower=method.lower,
                 upper=method.upper,
                 free=free,
                 fixed_values=fixed_values,
                 objective=method.objective,
                 solver=method.solver,
-                lanes=lanes,
             )
-        params[members], status[members], steps[members] = out.params, out.status, out.steps
-        done += len(members)
+        params[rows], status[rows], steps[rows] = out.params, out.status, out.steps
+        done += len(rows)
         if progress is not None:
             progress(done, total)
     return params, status, steps, done
@@ -312,6 +304,7 @@ def estimate(
     table, corpus = designs.table, designs.corpus
     x = {"N": corpus["N"].to_numpy(float), "D": corpus["D"].to_numpy(float)}
     y = corpus["loss"].to_numpy(float)
+    grouped = _design_data(designs)
     borrowed = (table["borrow"] != "").to_numpy()
     n_free = np.where(borrowed, len(LAW.params) - len(DATABLATIONS), len(LAW.params))
     fittable = table["n_train"].to_numpy() >= n_free
@@ -326,8 +319,8 @@ def estimate(
         first = np.flatnonzero(fittable & ~borrowed)
         second = np.flatnonzero(fittable & borrowed)
         if len(first):
-            out = _fit_designs(method, x, y, [designs.train[i] for i in first], None,
-                               progress, done, total, shapes, lanes)
+            out = _fit_designs(method, grouped, first, None, progress, done, total, shapes,
+                               lanes)
             params[first], status[first], steps[first], done = out
         if len(second):
             fixed = np.full((len(second), k), np.nan)
@@ -342,8 +335,8 @@ def estimate(
             status[second[~runnable]] = int(Status.INVALID_INPUT)
             second, fixed = second[runnable], fixed[runnable]
             if len(second):
-                out = _fit_designs(method, x, y, [designs.train[i] for i in second], fixed,
-                                   progress, done, total, shapes, lanes)
+                out = _fit_designs(method, grouped, second, fixed, progress, done, total,
+                                   shapes, lanes)
                 params[second], status[second], steps[second], done = out
         are = _are(designs, params, x, y)
         seconds[method.name] = time.perf_counter() - start
@@ -376,7 +369,7 @@ def _are(designs: Designs, params: np.ndarray, x: dict, y: np.ndarray) -> np.nda
     counts = np.array([len(t) for t in designs.test])
     rows = np.concatenate(designs.test) if len(counts) else np.zeros(0, int)
     owner = np.repeat(np.arange(len(counts)), counts)
-    with jax.enable_x64(True):
+    with computing("float64"):
         theta = {p: params[owner, j] for j, p in enumerate(LAW.param_names)}
         pred = np.asarray(LAW.predict(theta, {"N": x["N"][rows], "D": x["D"][rows]}))
     err = np.abs(y[rows] - pred) / y[rows]

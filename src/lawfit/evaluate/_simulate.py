@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import jax
 import numpy as np
 import pandas as pd
 
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
+from lawfit.precision import computing
 
 __all__ = ["simulate"]
 
@@ -35,7 +35,7 @@ def simulate(
         raise ValueError(f"params: missing {sorted(missing)} for law {law.name!r}")
     arrays = np.broadcast_arrays(*(np.asarray(x[name], float) for name in law.inputs))
     inputs = {name: a.ravel() for name, a in zip(law.inputs, arrays, strict=True)}
-    with jax.enable_x64(True):
+    with computing("float64"):
         clean = np.asarray(law.predict({p: float(params[p]) for p in law.param_names}, inputs))
     z = np.random.default_rng(seed).standard_normal(clean.shape)
     values = clean * np.exp(noise * z) if multiplicative else clean + noise * z

@@ -9,13 +9,15 @@ in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`la
 Bayesian modes use it with :class:`LBFGS`). The batched kernel itself is private.
 """
 
-from lawfit.fitting._api import FitResult, fit
+from lawfit.fitting._api import fit
 from lawfit.fitting._batch import BatchFit, fit_batch, fit_params
 from lawfit.fitting._diagnostics import IllConditionedWarning
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective
 from lawfit.fitting._problem import Functions
+from lawfit.fitting._result import FitResult
+from lawfit.fitting._settings import Bootstrap, MultiStart
 from lawfit.fitting._solver import Solution, Solver, solve
 from lawfit.fitting._status import Status
 
@@ -23,12 +25,14 @@ __all__ = [
     "LBFGS",
     "MSE",
     "BatchFit",
+    "Bootstrap",
     "FitResult",
     "Functions",
     "HuberLog",
     "IllConditionedWarning",
     "LevenbergMarquardt",
     "LogMSE",
+    "MultiStart",
     "Objective",
     "Solution",
     "Solver",

@@ -14,20 +14,25 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 from jax import lax
 
+from lawfit.data import InputError
 from lawfit.fitting._engine import Tasks, solve_tasks
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import HuberLog, Objective
 from lawfit.fitting._problem import Problem, functions, natural_params
+from lawfit.fitting._settings import MultiStart, as_multistart, move_inside
 from lawfit.fitting._solver import Solver
 from lawfit.fitting._status import Status
 from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural, to_unconstrained
+from lawfit.precision import dtype_of
 
 __all__ = [
     "BatchFit",
     "bootstrap_counts",
+    "distinct_starts",
     "fit_batch",
     "fit_params",
     "implicit_params",
@@ -37,8 +42,9 @@ __all__ = [
 
 class BatchFit(NamedTuple):
     """Results per group (G,): natural ``params`` (G, K), ``objective``, ``steps``, ``status``,
-    ``n_converged`` (starts that converged); with R > 0 resamples also ``boot_params``
-    (G, R, K) and ``boot_status`` (G, R); ``u`` (G, K) holds the unconstrained optimum."""
+    ``n_converged`` (starts that converged), ``n_starts`` (distinct starts fitted); with
+    R > 0 resamples also ``boot_params`` (G, R, K) and ``boot_status`` (G, R); ``u`` (G, K)
+    holds the unconstrained optimum."""
 
     params: np.ndarray
     u: np.ndarray
@@ -46,20 +52,9 @@ class BatchFit(NamedTuple):
     steps: np.ndarray
     status: np.ndarray
     n_converged: np.ndarray
+    n_starts: np.ndarray | None = None
     boot_params: np.ndarray | None = None
     boot_status: np.ndarray | None = None
-
-
-def move_inside(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Start values moved just inside open bounds (1% of the scale, or of the width)."""
-    values = np.asarray(values, dtype=float)
-    lower, upper = np.broadcast_to(lower, values.shape), np.broadcast_to(upper, values.shape)
-    has_lo, has_hi = np.isfinite(lower), np.isfinite(upper)
-    pad_lo = np.where(has_lo, 1e-2 * np.maximum(1.0, np.abs(np.where(has_lo, lower, 0))), 0.0)
-    pad_hi = np.where(has_hi, 1e-2 * np.maximum(1.0, np.abs(np.where(has_hi, upper, 0))), 0.0)
-    width = np.where(has_lo & has_hi, upper - lower, np.inf)
-    pad_lo, pad_hi = np.minimum(pad_lo, 1e-2 * width), np.minimum(pad_hi, 1e-2 * width)
-    return np.minimum(np.maximum(values, lower + pad_lo), upper - pad_hi)
 
 
 def bootstrap_counts(key: jax.Array, valid: jax.Array) -> jax.Array:
@@ -86,6 +81,25 @@ def _best_of_starts(objective, status, n_groups, n_starts, keep):
     return order, (st == Status.CONVERGED).sum(axis=1)
 
 
+def distinct_starts(starts: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shared (S, K) starts as (G, S', K) per-group starts without those that differ only in
+    fixed parameters, and (G,) counts of distinct starts.
+
+    ``free`` (G, K). Per group the first of each set of starts equal in the free parameters
+    is kept, in the original order; a group with fewer distinct starts than S' repeats its
+    first one (only when groups fix different parameters). Loops over distinct masks only.
+    """
+    n_groups = free.shape[0]
+    patterns, owner = np.unique(free, axis=0, return_inverse=True)
+    if patterns.all():
+        return np.broadcast_to(starts, (n_groups, *starts.shape)), np.full(n_groups, len(starts))
+    kept = [np.sort(np.unique(starts[:, mask], axis=0, return_index=True)[1]) for mask in patterns]
+    width = max(len(k) for k in kept)
+    index = np.stack([np.pad(k, (0, width - len(k)), mode="edge") for k in kept])
+    owner = owner.reshape(-1)
+    return starts[index][owner], np.array([len(k) for k in kept])[owner]
+
+
 def fit_batch(
     law: Law,
     x: dict,
@@ -101,10 +115,6 @@ def fit_batch(
     solver: Solver | None = None,
     bootstrap: int = 0,
     seed=0,
-    lanes: int = 256,
-    screen_ftol: float = 1e-8,
-    screen_dtype="auto",
-    polish: int = 4,
     dtype=None,
 ) -> BatchFit:
     """Fit G padded problems from S starts each, then R bootstrap refits per group.
@@ -113,38 +123,36 @@ def fit_batch(
         law: the law.
         x: input name -> (G, P) arrays; padding entries must hold harmless values.
         y: (G, P) observations; weight: (G, P) non-negative weights, 0 marks padding.
-        starts: (S, K) or (G, S, K) natural-unit starts, moved inside the bounds.
+        starts: (S, K) or (G, S, K) natural-unit starts, moved inside the bounds, or a
+            :class:`MultiStart` holding such an array and the screening, polish and lanes
+            settings. Starts equal in every free parameter are fitted once.
         lower, upper: (K,) or (G, K) natural bounds.
         free: (K,) or (G, K) mask of fitted parameters; ``fixed_values`` (same shape, natural)
             gives the others.
         objective, solver: default Huber on log residuals (delta 1e-3), Levenberg-Marquardt.
         bootstrap: R resamples per group, each refit from the group's optimum.
         seed: bootstrap seed, an int or one per group ((G,) ints: a group's resamples then do
-            not depend on which other groups share the batch); lanes: fits advanced together.
-        screen_ftol: with several starts, each runs to this relative reduction of the objective
-            (a screening tolerance like scipy's L-BFGS-B default), then the best start of each
-            group is polished with ``solver``'s own tolerances.
-        screen_dtype: float dtype of that screening pass: ``"auto"`` (float32 when ``dtype`` is
-            wider: several times faster on CPUs, and the polish restores full precision),
-            ``None`` (same as ``dtype``) or a dtype.
-        polish: how many of each group's best screened starts are polished (the best result
-            is kept), as insurance against near-ties that the screen ranks wrongly.
+            not depend on which other groups share the batch).
         dtype: float dtype of the computation (default: JAX's default float).
     """
+    search = as_multistart(starts)
+    if isinstance(search.starts, (str, int, pd.DataFrame)):
+        raise InputError("fit_batch: starts must be an array (see lawfit.fitting.start_values)")
     objective = HuberLog() if objective is None else objective
     solver = LevenbergMarquardt() if solver is None else solver
     dtype = jnp.result_type(float) if dtype is None else dtype
     y = np.asarray(y, float)
     weight = np.asarray(weight, float)
-    n_groups, n_points = y.shape
+    n_groups = y.shape[0]
     k = len(law.params)
     lower = np.broadcast_to(np.asarray(lower, float), (n_groups, k))
     upper = np.broadcast_to(np.asarray(upper, float), (n_groups, k))
     free = np.ones((n_groups, k), bool) if free is None else np.broadcast_to(free, (n_groups, k))
-    starts = np.asarray(starts, float)
+    starts = np.asarray(search.starts, float)
     if starts.ndim == 2:
-        starts = np.broadcast_to(starts, (n_groups, *starts.shape))
-    n_starts = starts.shape[1]
+        starts, n_distinct = distinct_starts(starts, free)
+    else:
+        n_distinct = np.full(n_groups, starts.shape[1])
     if fixed_values is not None:
         fixed_values = np.broadcast_to(np.asarray(fixed_values, float), (n_groups, k))
         starts = np.where(free[:, None, :], starts, fixed_values[:, None, :])
@@ -162,6 +170,36 @@ def fit_batch(
         free=jnp.asarray(free),
         anchor=as_dtype(u_starts[:, 0, :]),
     )
+    u_best, f_best, steps, status, n_converged = _search(
+        law, objective, solver, problems, u_starts, search, dtype
+    )
+    params = np.asarray(to_natural(u_best, lower, upper))
+    params = np.where(free, params, np.asarray(to_natural(u_starts[:, 0, :], lower, upper)))
+    result = BatchFit(
+        params=params,
+        u=u_best,
+        objective=f_best,
+        steps=steps,
+        status=np.where(np.isfinite(f_best), status, Status.NONFINITE),
+        n_converged=n_converged,
+        n_starts=n_distinct,
+    )
+    if bootstrap <= 0:
+        return result
+    boot_u, boot_status = _bootstrap_refits(
+        law, objective, solver, problems, u_best, bootstrap, seed, search.lanes, dtype
+    )
+    boot_params = np.asarray(to_natural(boot_u, lower[:, None], upper[:, None]))
+    return result._replace(
+        boot_params=np.where(free[:, None, :], boot_params, params[:, None, :]),
+        boot_status=boot_status,
+    )
+
+
+def _search(law, objective, solver, problems, u_starts, search: MultiStart, dtype):
+    """Screen every start, polish each group's best few, keep the best: (G,) results."""
+    n_groups, n_starts, k = u_starts.shape
+    as_dtype = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     groups = np.repeat(np.arange(n_groups, dtype=np.int32), n_starts)
     tasks = Tasks(
         group=jnp.asarray(groups),
@@ -170,17 +208,21 @@ def fit_batch(
     )
     screen, screen_problems, screen_tasks = solver, problems, tasks
     if n_starts > 1:
-        screen = dataclasses.replace(solver, ftol=max(float(solver.ftol), screen_ftol))
-        if isinstance(screen_dtype, str):
+        screen = dataclasses.replace(solver, ftol=max(float(solver.ftol), search.screen_ftol))
+        screen_dtype = search.screen_precision
+        if screen_dtype == "auto":
             screen_dtype = jnp.float32 if jnp.finfo(dtype).bits > 32 else None
+        elif screen_dtype is not None:
+            screen_dtype = dtype_of(screen_dtype)
         if screen_dtype is not None:
             cast = lambda a: a.astype(screen_dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
             screen_problems = jax.tree.map(cast, problems)
             screen_tasks = jax.tree.map(cast, tasks)
+    lanes = search.lanes
     sol = jax.device_get(
         solve_tasks(law, objective, screen, screen_problems, screen_problems.weight, screen_tasks, lanes)
     )
-    keep = min(max(polish, 1), n_starts) if n_starts > 1 else 1
+    keep = min(search.polish, n_starts) if n_starts > 1 else 1
     best, n_converged = _best_of_starts(sol.objective, sol.status, n_groups, n_starts, keep)
     pick = (np.arange(n_groups)[:, None] * n_starts + best).ravel()
     u_best, f_best = sol.u[pick].astype(float), sol.objective[pick].astype(float)
@@ -199,20 +241,13 @@ def fit_batch(
         status = np.where(finite, polished.status, Status.NONFINITE)
         steps = steps + polished.steps
     choice = np.arange(n_groups) * keep + np.argmin(f_best.reshape(n_groups, keep), axis=1)
-    u_best, f_best, steps, status = u_best[choice], f_best[choice], steps[choice], status[choice]
-    params = np.asarray(to_natural(u_best, lower, upper))
-    params = np.where(free, params, np.asarray(to_natural(u_starts[:, 0, :], lower, upper)))
-    result = BatchFit(
-        params=params,
-        u=u_best,
-        objective=f_best,
-        steps=steps,
-        status=np.where(np.isfinite(f_best), status, Status.NONFINITE),
-        n_converged=n_converged,
-    )
-    if bootstrap <= 0:
-        return result
+    return u_best[choice], f_best[choice], steps[choice], status[choice], n_converged
 
+
+def _bootstrap_refits(law, objective, solver, problems, u_best, bootstrap, seed, lanes, dtype):
+    """(G, R, K) unconstrained optima and (G, R) statuses of R resampled refits per group."""
+    n_groups, n_points = problems.weight.shape
+    k = u_best.shape[1]
     seeds = np.asarray(seed, dtype=np.uint32)
     if seeds.ndim == 0:
         keys = jax.random.split(jax.random.key(seeds), (n_groups, bootstrap))
@@ -223,16 +258,10 @@ def fit_batch(
     boot_tasks = Tasks(
         group=jnp.asarray(groups),
         weight_row=jnp.arange(n_groups * bootstrap, dtype=jnp.int32),
-        start=as_dtype(np.repeat(u_best, bootstrap, axis=0)),
+        start=jnp.asarray(np.repeat(u_best, bootstrap, axis=0), dtype),
     )
     boot = jax.device_get(solve_tasks(law, objective, solver, problems, weights, boot_tasks, lanes))
-    boot_params = np.asarray(
-        to_natural(boot.u.reshape(n_groups, bootstrap, k), lower[:, None], upper[:, None])
-    )
-    return result._replace(
-        boot_params=np.where(free[:, None, :], boot_params, params[:, None, :]),
-        boot_status=boot.status.reshape(n_groups, bootstrap),
-    )
+    return boot.u.reshape(n_groups, bootstrap, k), boot.status.reshape(n_groups, bootstrap)
 
 
 def implicit_params(law: Law, objective: Objective, problem: Problem, u_star: jax.Array):

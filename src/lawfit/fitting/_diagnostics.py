@@ -41,6 +41,7 @@ from lawfit.fitting._objective import Objective
 from lawfit.fitting._problem import Problem, functions
 from lawfit.laws import Law, encode_inputs
 from lawfit.laws.bijection import to_natural
+from lawfit.precision import computing
 
 __all__ = [
     "BOUND_SE",
@@ -123,7 +124,7 @@ def diagnose_optima(
     upper = np.broadcast_to(np.asarray(upper, float), (n_groups, k))
     free = np.ones((n_groups, k), bool) if free is None else np.broadcast_to(free, (n_groups, k))
     target = np.log(np.where(weight > 0, y, 1.0)) if objective.log_space else y
-    with jax.enable_x64(True):
+    with computing("float64"):  # diagnostics always in float64
         f64 = lambda a: jnp.asarray(a, jnp.float64)  # noqa: E731
         problems = Problem(
             x=encode_inputs(law, {name: f64(np.asarray(v, float)) for name, v in x.items()}),

@@ -177,6 +177,10 @@ class Law:
             input^-exponent``: Bayesian fits sample such a coefficient at the data's geometric
             mean x0 of the input, c' = c * x0^-exponent, which decorrelates it from the
             exponent (the coefficient needs bounds (0, inf) and a lognormal prior).
+        row_checks: rules a data row must satisfy beyond positivity, each
+            ``check(inputs) -> (bad, message)`` on NumPy arrays by input name; ``message``
+            may name inputs as ``{D}``, filled with their columns (see
+            :data:`lawfit.data.RowCheck`). Rows breaking one are invalid input.
     """
 
     name: str
@@ -190,12 +194,14 @@ class Law:
     decreasing_in: tuple[str, ...] = ()
     positive_inputs: bool = True
     pivots: tuple[tuple[str, str, str], ...] = ()
+    row_checks: tuple[Callable, ...] = field(default=(), repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "pivots", tuple(tuple(p) for p in self.pivots))
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "decreasing_in", tuple(self.decreasing_in))
+        object.__setattr__(self, "row_checks", tuple(self.row_checks))
         if not self.inputs or len(set(self.inputs)) != len(self.inputs):
             raise ValueError(f"Law {self.name!r}: inputs must be distinct names; got {self.inputs}")
         names_ = [p.name for p in self.params]

@@ -226,6 +226,12 @@ def _data_constrained_log(p, x):
 # and models need not be near them): 3 * 5 * 5 * 3 * 3 * 3 * 3 = 6,075 starts.
 _HALF_LIFE_GRID = (1.0, 10.0, 100.0)
 
+
+def _unique_within_seen(x):
+    """U <= D: a run cannot see fewer tokens than it has unique ones."""
+    return x["U"] > x["D"], "column {U} (input U) must be <= column {D} (input D)"
+
+
 data_constrained = register(
     Law(
         name="data_constrained",
@@ -261,6 +267,7 @@ data_constrained = register(
         ),
         reference="Muennighoff et al. 2023, arXiv:2305.16264, eqs. (5)-(7)",
         decreasing_in=("N", "U"),
+        row_checks=(_unique_within_seen,),
     )
 )
 

@@ -1,0 +1,141 @@
+"""Kernel calls over chunks of groups: which groups share a call, and one call's fits."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from lawfit.data import GroupedData, bucket
+from lawfit.fitting._batch import fit_batch
+from lawfit.fitting._checkpoint import Checkpoint
+from lawfit.fitting._diagnostics import diagnose, warning_messages
+from lawfit.fitting._objective import Objective
+from lawfit.fitting._settings import MultiStart
+from lawfit.fitting._solver import Solver
+from lawfit.fitting._status import Status
+from lawfit.fitting._tables import RawFits
+from lawfit.laws import Law
+from lawfit.precision import computing, dtype_of
+
+__all__ = ["TASK_BUDGET", "Plan", "chunks", "fit_chunk", "fit_groups", "group_seeds"]
+
+#: Default tasks (groups x starts, or groups x resamples) per kernel call.
+TASK_BUDGET = 1 << 16
+
+
+class Plan(NamedTuple):
+    """Everything a kernel call needs besides the groups: what to fit and how.
+
+    ``lower``, ``upper``: (K,) bounds; ``fixed_values``, ``free``: (G, K) per group or None;
+    ``seeds``: (G,) bootstrap seeds; ``search``: a :class:`MultiStart` holding an array.
+    """
+
+    law: Law
+    objective: Objective
+    solver: Solver
+    search: MultiStart
+    lower: np.ndarray
+    upper: np.ndarray
+    fixed_values: np.ndarray | None
+    free: np.ndarray | None
+    resamples: int
+    seeds: np.ndarray
+    precision: str
+
+
+def group_seeds(seed: int, keys: list[tuple], resamples: int) -> np.ndarray:
+    """Each group's bootstrap seed, from the user's seed and the group's key only (so a
+    group's resamples do not depend on the other groups); zeros without resamples."""
+    if not resamples:
+        return np.zeros(len(keys), np.uint32)
+    return np.array(
+        [zlib.crc32(repr((int(seed), tuple(str(v) for v in key))).encode()) for key in keys],
+        np.uint32,
+    )
+
+
+def chunks(groups: np.ndarray, sizes: np.ndarray, per_call: int) -> Iterator[np.ndarray]:
+    """``groups`` in kernel calls of at most ``per_call`` groups of one padded size (sorted
+    by size, then by group)."""
+    groups = np.asarray(groups, np.int64)
+    order = groups[np.argsort(sizes[groups], kind="stable")]
+    padded = bucket(sizes[order]) if len(order) else np.zeros(0, np.int64)
+    for size in np.unique(padded):
+        members = order[padded == size]
+        for start in range(0, len(members), per_call):
+            yield members[start : start + per_call]
+
+
+def fit_groups(
+    plan: Plan,
+    grouped: GroupedData,
+    checkpoint: Checkpoint,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RawFits:
+    """Fit every valid group of ``grouped``: groups saved in ``checkpoint`` are loaded, the
+    others fitted ``chunk`` groups per kernel call (default: within :data:`TASK_BUDGET`
+    tasks), each call saved to the checkpoint and reported as ``progress(done, total)``."""
+    raw = RawFits.empty(grouped.n_groups, len(plan.law.params), plan.resamples)
+    valid = grouped.valid
+    checkpoint.load(raw, valid)
+    if raw.done.any() and progress is not None:
+        progress(int(raw.done.sum()), len(valid))
+    per_call = chunk or max(1, TASK_BUDGET // max(len(plan.search.starts), plan.resamples, 1))
+    for groups in chunks(valid, grouped.sizes, per_call):
+        if raw.done[groups].all():
+            continue
+        fit_chunk(plan, grouped, groups, raw)
+        checkpoint.save(raw)
+        if progress is not None:
+            progress(int(raw.done.sum()), len(valid))
+    return raw
+
+
+def fit_chunk(plan: Plan, grouped: GroupedData, chunk: np.ndarray, raw: RawFits) -> None:
+    """Fit the groups of ``chunk`` in one padded kernel call and store them in ``raw``."""
+    padded = grouped.pad(chunk, groups_to=bucket(len(chunk)) if len(chunk) > 1 else 1)
+    slots = padded.groups
+    fixed_values = None if plan.fixed_values is None else plan.fixed_values[slots]
+    free = None if plan.free is None else plan.free[slots]
+    with computing(plan.precision):
+        out = fit_batch(
+            plan.law,
+            padded.inputs,
+            padded.target,
+            padded.weight,
+            starts=plan.search,
+            lower=plan.lower,
+            upper=plan.upper,
+            free=free,
+            fixed_values=fixed_values,
+            objective=plan.objective,
+            solver=plan.solver,
+            bootstrap=plan.resamples,
+            seed=plan.seeds[slots],
+            dtype=dtype_of(plan.precision),
+        )
+    diagnosis = diagnose(
+        plan.law, plan.objective, padded.inputs, padded.target, padded.weight,
+        np.asarray(out.u, float), plan.lower, plan.upper, free=free,
+    )
+    n = len(chunk)
+    status = np.asarray(out.status[:n], np.int64)
+    # Diagnostics describe an optimum: not a point where the step cap struck.
+    notes = np.asarray(warning_messages(plan.law, diagnosis)[:n], dtype=object)
+    notes[np.isin(status, [Status.NONFINITE, Status.MAX_STEPS])] = ""
+    values = dict(
+        params=np.asarray(out.params[:n], float),
+        objective=np.asarray(out.objective[:n], float),
+        steps=np.asarray(out.steps[:n], np.int64),
+        status=status,
+        n_converged=np.asarray(out.n_converged[:n], np.int64),
+        warning=notes,
+    )
+    if plan.resamples:
+        values["boot_params"] = np.asarray(out.boot_params[:n], float)
+        values["boot_status"] = np.asarray(out.boot_status[:n], np.int64)
+    raw.store(chunk, **values)

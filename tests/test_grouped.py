@@ -1,0 +1,82 @@
+"""GroupedData: grouping, reason codes, the padding convention and bucketing (no JAX)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lawfit
+from lawfit import InputError
+from lawfit.data import GroupedData, Reason, bucket
+
+X = {"N": "n"}
+
+
+def frame() -> pd.DataFrame:
+    """Groups b (3 rows, out of order in the table), a (2 rows), c (1 row, constant)."""
+    return pd.DataFrame(
+        {"g": ["b", "a", "b", "c", "a", "b"], "n": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+         "y": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]},
+        index=[f"r{i}" for i in range(6)],
+    )
+
+
+def test_groups_are_contiguous_sorted_and_keep_row_order():
+    grouped = GroupedData.from_frame(frame(), X, "y", by=["g"], on_invalid="skip", min_points=2)
+    assert grouped.keys["g"].tolist() == ["a", "b", "c"]
+    assert grouped.offsets.tolist() == [0, 2, 5, 6]
+    assert grouped.inputs["N"].tolist() == [2.0, 5.0, 1.0, 3.0, 6.0, 4.0]
+    assert grouped.labels.tolist() == ["r1", "r4", "r0", "r2", "r5", "r3"]
+    assert grouped.reason.tolist() == [Reason.OK, Reason.OK, Reason.TOO_FEW_POINTS]
+    assert grouped.message(2) == "1 points with positive weight, fewer than the 2 free parameters"
+
+
+def test_reasons_are_codes_with_messages():
+    data = frame()
+    data.loc["r2", "y"] = np.nan
+    data.loc["r4", "n"] = 2.0  # group a: both rows at n = 2
+    grouped = GroupedData.from_frame(data, X, "y", by="g", on_invalid="skip", min_points=1)
+    assert grouped.reason.tolist() == [Reason.CONSTANT_INPUT, Reason.INVALID_ROWS, Reason.OK]
+    assert "input N (column 'n') is constant (2 in every row)" in grouped.message(0)
+    assert grouped.message(1) == "1 invalid row: column 'y' (y) is missing (NaN) at row r2"
+    with pytest.raises(InputError, match=r"data: column 'y' \(y\) is missing \(NaN\) at row r2"):
+        GroupedData.from_frame(data, X, "y", by="g")
+
+
+def test_min_points_per_group_from_the_keys():
+    grouped = GroupedData.from_frame(
+        frame(), X, "y", by=["g"], on_invalid="skip",
+        min_points=lambda keys: np.where(keys["g"] == "b", 4, 1),
+    )
+    assert grouped.reason.tolist() == [Reason.OK, Reason.TOO_FEW_POINTS, Reason.OK]
+
+
+def test_padding_repeats_points_cyclically_with_weight_zero():
+    grouped = GroupedData.from_frame(frame(), X, "y", by=["g"], on_invalid="skip")
+    padded = grouped.pad([1, 0], points=8, groups_to=3)
+    assert padded.groups.tolist() == [1, 0, 1]
+    assert padded.inputs["N"][0].tolist() == [1.0, 3.0, 6.0] * 2 + [1.0, 3.0]
+    assert padded.inputs["N"][1].tolist() == [2.0, 5.0] * 4
+    assert padded.weight.sum(axis=1).tolist() == [3.0, 2.0, 0.0]
+    assert (padded.mask == (padded.weight > 0)).all()
+    assert padded.n_groups == 2
+
+
+def test_bucket_powers_of_two_and_merged_levels():
+    assert [bucket(n) for n in (0, 1, 8, 9, 100)] == [8, 8, 8, 16, 128]
+    sizes = np.array([3, 9, 20, 40, 100])
+    assert bucket(sizes).tolist() == [8, 16, 32, 64, 128]
+    merged = bucket(sizes, levels=2)
+    assert len(np.unique(merged)) == 2 and (merged >= bucket(sizes)).all()
+    assert merged.max() == 128
+
+
+def test_data_constrained_rejects_more_unique_tokens_than_tokens():
+    """Muennighoff et al.'s U is unique tokens within D: a row with U > D is invalid input."""
+    data = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e9, 1e9, 1e9], "U": [1e9, 2e9, 5e8],
+                         "loss": [3.0, 2.9, 2.8]})
+    law = lawfit.laws.get("data_constrained")
+    with pytest.raises(InputError, match=r"column 'U' \(input U\) must be <= column 'D' \(input D\) at row 1"):
+        GroupedData.from_frame(data, {"N": "N", "D": "D", "U": "U"}, "loss",
+                               row_checks=law.row_checks)
+    with pytest.raises(InputError, match=r"must be <= column 'D' \(input D\) at row 1"):
+        lawfit.fit(data, law, {"N": "N", "D": "D", "U": "U"}, "loss")
