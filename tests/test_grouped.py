@@ -34,12 +34,13 @@ def test_reasons_are_codes_with_messages():
     data = frame()
     data.loc["r2", "y"] = np.nan
     data.loc["r4", "n"] = 2.0  # group a: both rows at n = 2
-    grouped = GroupedData.from_frame(data, X, "y", by="g", on_invalid="skip", min_points=1)
+    data = data.rename(columns={"g": "group"})
+    grouped = GroupedData.from_frame(data, X, "y", by="group", on_invalid="skip", min_points=1)
     assert grouped.reason.tolist() == [Reason.CONSTANT_INPUT, Reason.INVALID_ROWS, Reason.OK]
     assert "input N (column 'n') is constant (2 in every row)" in grouped.message(0)
     assert grouped.message(1) == "1 invalid row: column 'y' (y) is missing (NaN) at row r2"
     with pytest.raises(InputError, match=r"data: column 'y' \(y\) is missing \(NaN\) at row r2"):
-        GroupedData.from_frame(data, X, "y", by="g")
+        GroupedData.from_frame(data, X, "y", by="group")
 
 
 def test_min_points_per_group_from_the_keys():

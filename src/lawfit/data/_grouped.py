@@ -212,7 +212,7 @@ class GroupedData:
         x: Mapping[str, str],
         y: str,
         *,
-        by: Sequence[str] = (),
+        by: str | Sequence[str] = (),
         weights: str | None = None,
         positive_inputs: bool = True,
         positive_y: str | None = None,
@@ -238,7 +238,7 @@ class GroupedData:
         """
         check_choice(on_invalid, ("raise", "skip"), argument="on_invalid")
         check_choice(duplicates, ("raise", "drop", "keep"), argument="duplicates")
-        by = tuple(by)
+        by = (by,) if isinstance(by, str) else tuple(by)
         frame = data.reset_index(drop=True)
         labels = np.asarray(data.index)
         inputs, target, weight, problem = _read_rows(
