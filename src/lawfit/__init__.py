@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 #: Public name -> the subpackage that defines it.
 _HOMES = {
     "Forecast": "bayes",
+    "Laplace": "bayes",
+    "NUTS": "bayes",
     "Posterior": "bayes",
     "forecast": "bayes",
     "hierarchical_posterior": "bayes",
@@ -25,6 +27,8 @@ _HOMES = {
     "InputError": "data",
     "load": "data",
     "LBFGS": "fitting",
+    "Bootstrap": "fitting",
+    "MultiStart": "fitting",
     "MSE": "fitting",
     "FitResult": "fitting",
     "HuberLog": "fitting",
@@ -34,51 +38,73 @@ _HOMES = {
     "fit": "fitting",
     "fit_batch": "fitting",
     "fit_params": "fitting",
+    "compute_optimal": "evaluate",
+    "isoflop": "evaluate",
     "Law": "laws",
     "Param": "laws",
     "Prior": "laws",
     "register": "laws",
 }
-_SUBPACKAGES = ("bayes", "data", "evaluate", "fitting", "laws", "plot")
+_SUBPACKAGES = ("bayes", "data", "evaluate", "fitting", "laws", "plot", "report")
 
 __all__ = [
     "LBFGS",
     "MSE",
+    "NUTS",
+    "Bootstrap",
     "FitResult",
     "Forecast",
     "HuberLog",
     "InputError",
+    "Laplace",
     "Law",
     "LevenbergMarquardt",
     "LogMSE",
+    "MultiStart",
     "Param",
     "Posterior",
     "Prior",
     "Status",
     "bayes",
+    "compute_optimal",
     "data",
+    "evaluate",
     "fit",
     "fit_batch",
     "fit_params",
     "forecast",
     "hierarchical_posterior",
+    "isoflop",
     "laws",
     "load",
+    "plot",
     "posterior",
     "register",
+    "report",
 ]
 
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs
-    from lawfit import bayes, data, laws
-    from lawfit.bayes import Forecast, Posterior, forecast, hierarchical_posterior, posterior
+    from lawfit import bayes, data, evaluate, laws, plot, report
+    from lawfit.bayes import (
+        NUTS,
+        Forecast,
+        Laplace,
+        Posterior,
+        forecast,
+        hierarchical_posterior,
+        posterior,
+    )
     from lawfit.data import InputError, load
+    from lawfit.evaluate import compute_optimal, isoflop
     from lawfit.fitting import (
         LBFGS,
         MSE,
+        Bootstrap,
         FitResult,
         HuberLog,
         LevenbergMarquardt,
         LogMSE,
+        MultiStart,
         Status,
         fit,
         fit_batch,

@@ -20,6 +20,24 @@ from lawfit.cli._common import (
 from lawfit.cli._figures import check_plot_path, save_plot
 
 
+def _check_outputs(out: Path, draws, bootstrap: int, plot, frame, by_cols: list[str]) -> None:
+    """Refuse unusable output options before any fitting."""
+    from lawfit.data import InputError
+
+    if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
+        raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
+    if not out.parent.is_dir():
+        raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    if draws is not None and not bootstrap:
+        raise InputError("--draws needs --bootstrap N (the draws are bootstrap resamples)")
+    check_plot_path(plot)
+    if plot is not None and by_cols and set(by_cols) <= set(frame.columns):
+        from lawfit.plot import MAX_GROUPS
+
+        if frame.groupby(by_cols).ngroups > MAX_GROUPS:
+            raise InputError(f"--plot: more than {MAX_GROUPS} groups to draw; filter the data")
+
+
 def checkpoint_path(out: Path) -> Path:
     """Where ``--resume`` keeps finished groups: ``OUT.partial.parquet`` next to ``OUT``."""
     return out.with_name(out.name + ".partial.parquet")
@@ -75,24 +93,12 @@ def fit_command(
     Exit codes: 0 done, 2 bad input (one line on stderr names the column and rows), 130
     interrupted (with --resume, finished groups are kept for the next run).
     """
-    from lawfit.data import InputError, read_table, write_table
+    from lawfit.data import read_table, write_table
     from lawfit.fitting import IllConditionedWarning
     from lawfit.fitting import fit as fit_frame
 
-    if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
-        raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
-    if not out.parent.is_dir():
-        raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    if draws is not None and not bootstrap:
-        raise InputError("--draws needs --bootstrap N (the draws are bootstrap resamples)")
-    check_plot_path(plot)
     frame = read_table(data)
-    by_cols = parse_list(by, option="--by")
-    if plot is not None and by_cols and set(by_cols) <= set(frame.columns):
-        from lawfit.plot._bands import MAX_GROUPS
-
-        if frame.groupby(by_cols).ngroups > MAX_GROUPS:
-            raise InputError(f"--plot: more than {MAX_GROUPS} groups to draw; filter the data")
+    _check_outputs(out, draws, bootstrap, plot, frame, parse_list(by, option="--by"))
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
     try:

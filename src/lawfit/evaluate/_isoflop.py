@@ -198,6 +198,31 @@ def _slopes(ln_c, ln_y, keep):
     return np.where(ok, c1, np.nan), np.where(ok, np.exp(c0), np.nan)
 
 
+def _exponent_intervals(ln_n, y, ln_d, valid, keep, ln_c, rng, bootstrap, quantiles, *,
+                        method, window, has_d) -> np.ndarray:
+    """(2, 2) percentile intervals of the exponents a (row 0) and b (row 1): every curve's
+    points resampled with replacement (as count weights), vertices and slopes refitted."""
+    intervals = np.full((2, 2), np.nan)
+    if not bootstrap:
+        return intervals
+    sizes = valid.sum(-1)
+    draws = np.floor(rng.random((bootstrap, *valid.shape)) * sizes[:, None]).astype(int)
+    drawn = np.arange(valid.shape[1]) < sizes[:, None]  # the first m_j draws count
+    flat = (np.arange(bootstrap)[:, None, None] * valid.shape[0]
+            + np.arange(valid.shape[0])[None, :, None]) * valid.shape[1] + draws
+    counts = np.bincount(flat[np.broadcast_to(drawn, flat.shape)],
+                         minlength=flat.size).reshape(flat.shape).astype(float)
+    rep = _curve_optima(ln_n, y, ln_d, counts, method=method, window=window,
+                        has_d=has_d, ln_c=ln_c)
+    rep_keep = keep & (rep["code"] == 0)
+    a_rep, _ = _slopes(ln_c, rep["ln_n_opt"], rep_keep)
+    b_rep, _ = _slopes(ln_c, rep["ln_d_opt"], rep_keep)
+    if np.isfinite(a_rep).any():
+        intervals = np.stack([np.nanpercentile(a_rep, quantiles),
+                              np.nanpercentile(b_rep, quantiles)])
+    return intervals
+
+
 def isoflop(
     data: pd.DataFrame,
     *,
@@ -255,23 +280,8 @@ def isoflop(
         keep = fit["code"] == 0
         a, k_n = _slopes(ln_c, fit["ln_n_opt"], keep)
         b, k_d = _slopes(ln_c, fit["ln_d_opt"], keep)
-        intervals = np.full((2, 2), np.nan)
-        if bootstrap:
-            sizes = valid.sum(-1)
-            draws = np.floor(rng.random((bootstrap, *valid.shape)) * sizes[:, None]).astype(int)
-            drawn = np.arange(valid.shape[1]) < sizes[:, None]  # the first m_j draws count
-            flat = (np.arange(bootstrap)[:, None, None] * valid.shape[0]
-                    + np.arange(valid.shape[0])[None, :, None]) * valid.shape[1] + draws
-            counts = np.bincount(flat[np.broadcast_to(drawn, flat.shape)],
-                                 minlength=flat.size).reshape(flat.shape).astype(float)
-            rep = _curve_optima(ln_n, y, ln_d, counts, method=method, window=window,
-                                has_d=has_d, ln_c=ln_c)
-            rep_keep = keep & (rep["code"] == 0)
-            a_rep, _ = _slopes(ln_c, rep["ln_n_opt"], rep_keep)
-            b_rep, _ = _slopes(ln_c, rep["ln_d_opt"], rep_keep)
-            if np.isfinite(a_rep).any():
-                intervals = np.stack([np.nanpercentile(a_rep, quantiles),
-                                      np.nanpercentile(b_rep, quantiles)])
+        intervals = _exponent_intervals(ln_n, y, ln_d, valid, keep, ln_c, rng, bootstrap,
+                                        quantiles, method=method, window=window, has_d=has_d)
         for j, c in enumerate(budgets):
             optima_rows.append(labels | {
                 "C": c, "N_opt": np.exp(fit["ln_n_opt"][j]), "D_opt": np.exp(fit["ln_d_opt"][j]),

@@ -11,7 +11,7 @@ import numpy as np
 from lawfit.data import GroupedData, bucket
 from lawfit.fitting._batch import fit_batch
 from lawfit.fitting._checkpoint import Checkpoint
-from lawfit.fitting._diagnostics import diagnose, warning_messages
+from lawfit.fitting._diagnostics import diagnose_optima, warning_messages
 from lawfit.fitting._objective import Objective
 from lawfit.fitting._settings import MultiStart
 from lawfit.fitting._solver import Solver
@@ -118,7 +118,7 @@ def fit_chunk(plan: Plan, grouped: GroupedData, chunk: np.ndarray, raw: RawFits)
             seed=plan.seeds[slots],
             dtype=dtype_of(plan.precision),
         )
-    diagnosis = diagnose(
+    diagnosis = diagnose_optima(
         plan.law, plan.objective, padded.inputs, padded.target, padded.weight,
         np.asarray(out.u, float), plan.lower, plan.upper, free=free,
     )

@@ -1,7 +1,7 @@
 """matplotlib figures of fits and evaluations, drawn with pyplot in whatever backend is active
 (inline in notebooks); save with ``fig.savefig``. Importing it selects no backend."""
 
-from lawfit.plot._bands import fitted_laws
+from lawfit.plot._bands import MAX_GROUPS, fitted_laws
 from lawfit.plot._calibration import calibration
 from lawfit.plot._comparison import method_comparison
 from lawfit.plot._fit import curves, parity
@@ -12,6 +12,7 @@ from lawfit.plot._isoflop import isoflop_figure
 from lawfit.plot._posterior import pair_plot
 
 __all__ = [
+    "MAX_GROUPS",
     "are_heatmap",
     "are_heatmaps",
     "calibration",
