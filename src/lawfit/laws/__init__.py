@@ -18,6 +18,7 @@ from lawfit.laws._zoo import (
     shared_exponent,
     sigmoid_link,
 )
+from lawfit.laws._zoo_more import bnsl_n, critical_batch, error_link, kaplan_ns
 
 __all__ = [
     "Law",
@@ -25,10 +26,14 @@ __all__ = [
     "Prior",
     "bijection",
     "bnsl",
+    "bnsl_n",
     "chinchilla",
+    "critical_batch",
     "data_constrained",
+    "error_link",
     "get",
     "kaplan_nd",
+    "kaplan_ns",
     "names",
     "power_law",
     "register",
