@@ -12,7 +12,16 @@ from lawfit.fitting._batch import BatchFit, bootstrap_counts, fit_batch, fit_par
 from lawfit.fitting._engine import Tasks, solve_tasks
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
-from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective, get_objective
+from lawfit.fitting._objective import (
+    MSE,
+    MSLE,
+    AsymmetricLogMSE,
+    HuberLog,
+    HuberLogScale,
+    LogMSE,
+    Objective,
+    get_objective,
+)
 from lawfit.fitting._problem import Functions, Problem, functions
 from lawfit.fitting._solver import Solution, Solver, minimise
 from lawfit.fitting._status import Status
@@ -20,10 +29,13 @@ from lawfit.fitting._status import Status
 __all__ = [
     "LBFGS",
     "MSE",
+    "MSLE",
+    "AsymmetricLogMSE",
     "BatchFit",
     "FitResult",
     "Functions",
     "HuberLog",
+    "HuberLogScale",
     "LevenbergMarquardt",
     "LogMSE",
     "Objective",

@@ -176,7 +176,7 @@ def _solver(solver: str | Solver, max_steps: int | None, objective: Objective) -
     if isinstance(solver, Solver):
         return solver if max_steps is None else _replace(solver, max_steps=max_steps)
     if solver == "auto":
-        solver = "lbfgs" if objective.name == "huber-log" else "lm"
+        solver = objective.default_solver
     choices = {"lm": LevenbergMarquardt, "lbfgs": LBFGS}
     if solver not in choices:
         raise InputError(f"solver must be auto, lm or lbfgs, or a Solver; got {solver!r}")
@@ -289,15 +289,17 @@ def fit(
         y: the observed column (loss, or accuracy for a link law).
         by: column(s) defining groups; each group is fitted separately.
         weights: optional column of non-negative per-point weights.
-        loss: ``huber-log`` (Huber on log residuals, ``delta``), ``mse`` or ``log-mse``; the
-            objective is summed over points.
+        loss: ``huber-log`` (Huber on log residuals, ``delta``), ``mse``, ``log-mse``,
+            ``msle`` (squared error of log(1 + y)), ``asymmetric-log`` (log-mse weighted 4x
+            on over-estimates) or ``huber-log-scale`` (Huber with a learned scale), or an
+            :class:`~lawfit.fitting.Objective`; the objective is summed over points.
         starts: ``"grid"`` / ``"hoffmann"`` (the law's start grid; Hoffmann et al.'s 4,500
             starts for ``chinchilla``), an integer number of Latin-hypercube starts, or an
             (S, K) array; the best start of each group is kept.
         bootstrap: R resamples per group, each refit from the group's optimum; adds SEs and
             percentile CIs at level ``ci``.
-        solver: ``"auto"`` (Levenberg-Marquardt for ``mse``/``log-mse``, L-BFGS for
-            ``huber-log``), ``"lm"``, ``"lbfgs"``, or a solver instance.
+        solver: ``"auto"`` (the objective's ``default_solver``: L-BFGS for the Huber
+            losses, Levenberg-Marquardt for the others), ``"lm"``, ``"lbfgs"``, or a solver instance.
         max_steps: step cap per fit.
         bounds: parameter -> (lower, upper) natural bounds (None for open); replaces the law's.
         fixed: parameter -> value held fixed, or a DataFrame of ``by`` columns and parameter
@@ -386,10 +388,10 @@ def fit(
         columns[name] = values
     y_values, problem = numeric_column(frame, y, role="y")
     note(problem != "", problem)
-    if objective.log_space:
+    if objective.y_lower is not None:
         note(
-            np.nan_to_num(y_values, nan=1.0) <= 0,
-            f"column {y!r} (y) must be > 0 for the {objective.name} loss",
+            np.nan_to_num(y_values, nan=1.0) <= objective.y_lower,
+            f"column {y!r} (y) must be > {objective.y_lower:g} for the {objective.name} loss",
         )
     w_values = np.ones(len(frame))
     if weights is not None:
