@@ -79,13 +79,14 @@ SLOW_CASES = [
     # 9 parameters, two breaks on the default grid's break locations
     _case("bnsl2", dict(a=0.05, b=5.0, c0=0.1, c1=0.3, d1=1e3, f1=0.3, c2=0.3, d2=1e6, f2=0.3),
           X_WIDE, ("c0", "c1", "c2")),
-    # 12 parameters: the BNSL paper's three breaks, one sharp
+    # 12 parameters: the BNSL paper's three breaks, one sharp. Breaks are exchangeable
+    # (relabelling them leaves the law unchanged), so only a and c0 are checked by name
     _case(
         "bnsl3",
         dict(a=0.05, b=5.0, c0=0.1, c1=0.3, d1=1e3, f1=0.3, c2=0.5, d2=1e5, f2=0.05,
              c3=0.3, d3=1e7, f3=0.3),
         X_WIDE,
-        ("c0", "c1", "c2"),
+        ("a", "c0"),
         grid={"d2": np.logspace(4, 6, 5), "f2": (0.01, 0.05, 0.3)},
     ),
     _case("revisiting_m4", dict(eps_inf=0.1, eps_0=1.0, alpha=0.7, beta=5.0, c=0.4),
