@@ -109,3 +109,8 @@ def test_learned_scale_resists_outliers_where_least_squares_does_not():
     assert fits["huber-log-scale"]["status"] == "converged"
     err = {loss: abs(row["E"] - truth["E"]) for loss, row in fits.items()}
     assert err["huber-log-scale"] < 0.01 < err["log-mse"]
+    # Levenberg-Marquardt, on the per-point form at the current scale, reaches the same optimum
+    lm = lawfit.fit(frame, "power_law", "x", "y", loss="huber-log-scale", solver="lm")
+    row = lm.params.iloc[0]
+    assert row["status"] == "converged"
+    assert row["objective"] == pytest.approx(fits["huber-log-scale"]["objective"], rel=1e-6)

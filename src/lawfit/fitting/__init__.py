@@ -1,6 +1,7 @@
 """The batched fitting engine.
 
-Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`) and solvers
+Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`, :class:`MSLE`,
+:class:`AsymmetricLogMSE`, :class:`HuberLogScale`) and solvers
 (:class:`LevenbergMarquardt`, :class:`LBFGS`) are small frozen dataclasses whose numbers are
 array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of padded arrays
 in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
