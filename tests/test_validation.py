@@ -150,7 +150,11 @@ def test_too_few_points_and_constant_inputs():
     ("kwargs", "pattern"),
     [
         (dict(law="chinchila"), r"law: unknown law 'chinchila'; registered laws: .*chinchilla"),
-        (dict(loss="l2"), r"loss: loss must be one of huber-log, mse, log-mse; got 'l2'"),
+        (
+            dict(loss="l2"),
+            r"loss: loss must be one of huber-log, mse, log-mse, msle, asymmetric-log, "
+            r"huber-log-scale; got 'l2'",
+        ),
         (dict(on_invalid="ignore"), r"on_invalid must be 'raise' or 'skip'"),
         (dict(duplicates="merge"), r"duplicates must be"),
         (dict(precision="float16"), r"precision must be"),

@@ -86,7 +86,7 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
                      on_invalid="skip")
     grouped = GroupedData.from_frame(
         data, fitted.x, y, by=fitted.by, positive_inputs=law.positive_inputs,
-        positive_y="for a model of log y", row_checks=law.row_checks, duplicates="keep",
+        y_lower=(0.0, "for a model of log y"), row_checks=law.row_checks, duplicates="keep",
         on_invalid="skip")
     invalid = np.flatnonzero(grouped.reason == Reason.INVALID_ROWS)
     if len(invalid):

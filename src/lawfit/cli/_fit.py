@@ -52,7 +52,9 @@ def fit_command(
     x: str = typer.Option(..., "--x", help="Inputs as NAME=COLUMN pairs, e.g. N=params,D=tokens."),
     y: str = typer.Option(..., "--y", help="Column of the observed loss."),
     by: str = typer.Option(None, "--by", help="Comma-separated group columns; one fit per group."),
-    loss: str = typer.Option("huber-log", "--loss", help="huber-log, mse or log-mse."),
+    loss: str = typer.Option(
+        "huber-log", "--loss", help="huber-log, mse, log-mse, msle, asymmetric-log or huber-log-scale."
+    ),
     delta: float = typer.Option(1e-3, "--delta", help="Huber threshold on log residuals."),
     starts: str = typer.Option(
         "hoffmann", "--starts", help="'hoffmann' (the law's grid) or a number of random starts."

@@ -215,7 +215,7 @@ class GroupedData:
         by: str | Sequence[str] = (),
         weights: str | None = None,
         positive_inputs: bool = True,
-        positive_y: str | None = None,
+        y_lower: tuple[float, str] | None = None,
         min_points: int | Callable[[pd.DataFrame], np.ndarray] = 1,
         row_checks: Sequence[RowCheck] = (),
         duplicates: str = "raise",
@@ -227,7 +227,8 @@ class GroupedData:
             x: input name -> column; ``y``: target column; ``by``: grouping columns;
                 ``weights``: a column of non-negative weights (default all 1).
             positive_inputs: inputs must be > 0 (laws that take logs).
-            positive_y: when y must be > 0, the reason ("for the huber-log loss").
+            y_lower: ``(bound, reason)`` when y must exceed ``bound``, e.g.
+                ``(0.0, "for the huber-log loss")``; None: any finite y.
             min_points: points of positive weight each group needs: an int, or a function of
                 the ``keys`` table returning one count per group.
             row_checks: a law's row rules (:data:`RowCheck`).
@@ -242,7 +243,7 @@ class GroupedData:
         frame = data.reset_index(drop=True)
         labels = np.asarray(data.index)
         inputs, target, weight, problem = _read_rows(
-            frame, x, y, weights, positive_inputs, positive_y, row_checks
+            frame, x, y, weights, positive_inputs, y_lower, row_checks
         )
         keep = _duplicates(frame, by, inputs, target, weight, problem, labels, x, y, weights,
                            duplicates, on_invalid)
@@ -280,7 +281,7 @@ def describe_problems(problem: np.ndarray, labels: np.ndarray) -> str:
     )
 
 
-def _read_rows(frame, x, y, weights, positive_inputs, positive_y, row_checks):
+def _read_rows(frame, x, y, weights, positive_inputs, y_lower, row_checks):
     """Float64 inputs, target, weight and a per-row problem ('' when fine; first one wins)."""
     problem = np.full(len(frame), "", dtype=object)
 
@@ -300,8 +301,10 @@ def _read_rows(frame, x, y, weights, positive_inputs, positive_y, row_checks):
         note(bad, message.format(**{name: repr(column) for name, column in x.items()}))
     target, bad = numeric_column(frame, y, role="y")
     note(bad.to_numpy() != "", bad.to_numpy())
-    if positive_y:
-        note(np.nan_to_num(target, nan=1.0) <= 0, f"column {y!r} (y) must be > 0 {positive_y}")
+    if y_lower is not None:
+        bound, reason = y_lower
+        note(np.nan_to_num(target, nan=bound + 1.0) <= bound,
+             f"column {y!r} (y) must be > {bound:g} {reason}")
     weight = np.ones(len(frame))
     if weights is not None:
         weight, bad = numeric_column(frame, weights, role="weights")

@@ -1,6 +1,7 @@
 """The batched fitting engine.
 
-Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`) and solvers
+Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`, :class:`MSLE`,
+:class:`AsymmetricLogMSE`, :class:`HuberLogScale`) and solvers
 (:class:`LevenbergMarquardt`, :class:`LBFGS`) are small frozen dataclasses whose numbers are
 array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of padded arrays
 in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
@@ -14,7 +15,15 @@ from lawfit.fitting._batch import BatchFit, fit_batch, fit_params
 from lawfit.fitting._diagnostics import IllConditionedWarning
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
-from lawfit.fitting._objective import MSE, HuberLog, LogMSE, Objective
+from lawfit.fitting._objective import (
+    MSE,
+    MSLE,
+    AsymmetricLogMSE,
+    HuberLog,
+    HuberLogScale,
+    LogMSE,
+    Objective,
+)
 from lawfit.fitting._problem import Functions
 from lawfit.fitting._result import FitResult
 from lawfit.fitting._settings import Bootstrap, MultiStart
@@ -24,11 +33,14 @@ from lawfit.fitting._status import Status
 __all__ = [
     "LBFGS",
     "MSE",
+    "MSLE",
+    "AsymmetricLogMSE",
     "BatchFit",
     "Bootstrap",
     "FitResult",
     "Functions",
     "HuberLog",
+    "HuberLogScale",
     "IllConditionedWarning",
     "LevenbergMarquardt",
     "LogMSE",

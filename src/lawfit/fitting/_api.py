@@ -83,7 +83,9 @@ def fit(
         y: the observed column (loss, or accuracy for a link law).
         by: column(s) defining groups; each group is fitted separately.
         weights: optional column of non-negative per-point weights.
-        loss: ``huber-log`` (Huber on log residuals, ``delta``), ``mse`` or ``log-mse``; the
+        loss: ``huber-log`` (Huber on log residuals, ``delta``), ``mse``, ``log-mse``,
+            ``msle`` (squared error of log(1 + y)), ``asymmetric-log`` (log-mse weighted 4x
+            on over-estimates) or ``huber-log-scale`` (Huber with a learned scale); the
             objective is summed over points.
         starts: a :class:`MultiStart` (starts, screening, polish, lanes) or its ``starts``
             alone: ``"grid"`` / ``"hoffmann"`` (the law's start grid), an integer number of
@@ -131,7 +133,8 @@ def fit(
     grouped = GroupedData.from_frame(
         data, mapping, y, by=by_cols, weights=weights,
         positive_inputs=law.positive_inputs,
-        positive_y=f"for the {objective.name} loss" if objective.log_space else None,
+        y_lower=(None if objective.y_lower is None
+                 else (objective.y_lower, f"for the {objective.name} loss")),
         min_points=lambda keys: _n_free(law, fixed, by_cols, keys, lower, upper),
         row_checks=law.row_checks, duplicates=duplicates, on_invalid=on_invalid,
     )
@@ -231,7 +234,7 @@ def _solver(solver: str | Solver, max_steps: int | None, objective: Objective) -
     if isinstance(solver, Solver):
         return solver if max_steps is None else dataclasses.replace(solver, max_steps=max_steps)
     if solver == "auto":
-        solver = "lbfgs" if objective.name == "huber-log" else "lm"
+        solver = objective.default_solver
     choices = {"lm": LevenbergMarquardt, "lbfgs": LBFGS}
     if solver not in choices:
         raise InputError(f"solver must be auto, lm or lbfgs, or a Solver; got {solver!r}")

@@ -159,7 +159,7 @@ def fit_batch(
     starts = move_inside(starts, lower[:, None, :], upper[:, None, :])
     u_starts = np.asarray(to_unconstrained(starts, lower[:, None, :], upper[:, None, :]))
 
-    target = np.log(np.where(weight > 0, y, 1.0)) if objective.log_space else y
+    target = objective.observed(np.where(weight > 0, y, 1.0), np)
     as_dtype = lambda a: jnp.asarray(a, dtype)  # noqa: E731
     problems = Problem(
         x=encode_inputs(law, {name: as_dtype(v) for name, v in x.items()}),
@@ -313,7 +313,7 @@ def fit_params(
     upper = jnp.asarray(law.upper if upper is None else upper, y.dtype)
     free = jnp.ones(len(law.params), bool) if free is None else jnp.asarray(free)
     u0 = to_unconstrained(jnp.asarray(start, y.dtype), lower, upper)
-    target = jnp.log(jnp.where(weight > 0, y, 1.0)) if objective.log_space else y
+    target = objective.observed(jnp.where(weight > 0, y, 1.0))
     problem = Problem(
         x=encode_inputs(law, {name: jnp.asarray(v, y.dtype) for name, v in x.items()}),
         target=target,

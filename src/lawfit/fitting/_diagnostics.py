@@ -123,7 +123,7 @@ def diagnose_optima(
     lower = np.broadcast_to(np.asarray(lower, float), (n_groups, k))
     upper = np.broadcast_to(np.asarray(upper, float), (n_groups, k))
     free = np.ones((n_groups, k), bool) if free is None else np.broadcast_to(free, (n_groups, k))
-    target = np.log(np.where(weight > 0, y, 1.0)) if objective.log_space else y
+    target = objective.observed(np.where(weight > 0, y, 1.0), np)
     with computing("float64"):  # diagnostics always in float64
         f64 = lambda a: jnp.asarray(a, jnp.float64)  # noqa: E731
         problems = Problem(

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from lawfit.fitting._objective import Objective
 from lawfit.laws import Law, decode_inputs
@@ -16,15 +17,15 @@ __all__ = [
     "Problem",
     "functions",
     "natural_params",
-    "predict_points",
 ]
 
 
 class Problem(NamedTuple):
     """One fit's data and parameter space. Every field is an array leaf.
 
-    ``x`` maps input names to (P,) arrays, encoded by :func:`lawfit.laws.encode_inputs`; ``target`` is y,
-    or log y for log objectives; ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
+    ``x`` maps input names to (P,) arrays, encoded by :func:`lawfit.laws.encode_inputs`; ``target`` is the
+    objective's transform of y (:meth:`Objective.observed`: y, log y or log(1 + y));
+    ``weight`` is (P,), zero for padding; ``lower``/``upper`` are (K,) bounds in natural
     units; ``free`` is a (K,) mask, and fixed parameters take their unconstrained value from
     ``anchor`` (K,).
     """
@@ -56,29 +57,34 @@ def natural_params(law: Law, problem: Problem, u: jax.Array) -> jax.Array:
     return to_natural(jnp.where(problem.free, u, problem.anchor), problem.lower, problem.upper)
 
 
-def predict_points(law: Law, theta: jax.Array, x: dict, log: bool) -> jax.Array:
-    """The law (or its log) at every point of ``x`` for natural parameters ``theta`` (K,)."""
-    params = dict(zip(law.param_names, theta, strict=True))
-    one = law.log_predict_one if log else law.fn
-    return jax.vmap(lambda xi: one(params, decode_inputs(law, xi)))(x)
-
-
 def functions(law: Law, objective: Objective, problem: Problem) -> Functions:
-    """The objective ``sum_i w_i rho(r_i)`` of ``problem`` as solver :class:`Functions`."""
+    """The objective of ``problem`` as solver :class:`Functions`: ``sum_i w_i rho(r_i)``, or
+    for an objective that is not per point (:meth:`Objective.at`) the per-point objective
+    it equals at the current residuals plus its constant."""
     has_weight = problem.weight > 0
     safe_weight = jnp.where(has_weight, problem.weight, 0.0)
     root_weight = jnp.sqrt(jnp.where(has_weight, problem.weight, 1.0))
-    one = law.log_predict_one if objective.log_space else law.fn
+
+    def residuals(theta):
+        params = dict(zip(law.param_names, theta, strict=True))
+        pred = jax.vmap(lambda xi: objective.predicted(law, params, decode_inputs(law, xi)))
+        return problem.target - pred(problem.x)
 
     def value(u):
-        theta = natural_params(law, problem, u)
-        r = problem.target - predict_points(law, theta, problem.x, objective.log_space)
-        return jnp.sum(jnp.where(has_weight, safe_weight * objective.rho(r), 0.0))
+        r = residuals(natural_params(law, problem, u))
+        per_point, constant = objective.at(r, safe_weight)
+        return constant + jnp.sum(jnp.where(has_weight, safe_weight * per_point.rho(r), 0.0))
 
     def gauss_newton(u):
+        if objective.per_point:
+            per_point, constant = objective, 0.0
+        else:  # the per-point form at u, held fixed (its gradient is the objective's)
+            r = residuals(natural_params(law, problem, u))
+            per_point, constant = jax.tree.map(lax.stop_gradient, objective.at(r, safe_weight))
+
         def pseudo(v, xi, ti):
             p = dict(zip(law.param_names, natural_params(law, problem, v), strict=True))
-            s = objective.pseudo_residual(ti - one(p, decode_inputs(law, xi)))
+            s = per_point.pseudo_residual(ti - objective.predicted(law, p, decode_inputs(law, xi)))
             return s, s
 
         jac, s = jax.vmap(jax.jacfwd(pseudo, has_aux=True), in_axes=(None, 0, 0))(
@@ -86,6 +92,6 @@ def functions(law: Law, objective: Objective, problem: Problem) -> Functions:
         )
         s = jnp.where(has_weight, root_weight * s, 0.0)
         jac = jnp.where(has_weight[:, None], root_weight[:, None] * jac, 0.0)
-        return 0.5 * jnp.dot(s, s), jac.T @ s, jac.T @ jac
+        return constant + 0.5 * jnp.dot(s, s), jac.T @ s, jac.T @ jac
 
     return Functions(value, jax.value_and_grad(value), gauss_newton)

@@ -28,6 +28,7 @@ from lawfit.laws._zoo import (
     shared_exponent,
     sigmoid_link,
 )
+from lawfit.laws._zoo_more import bnsl_n, critical_batch, error_link, kaplan_ns
 
 __all__ = [
     "Law",
@@ -35,13 +36,17 @@ __all__ = [
     "Prior",
     "bijection",
     "bnsl",
+    "bnsl_n",
     "chinchilla",
+    "critical_batch",
     "data_constrained",
     "decode_inputs",
     "default_prior",
     "encode_inputs",
+    "error_link",
     "get",
     "kaplan_nd",
+    "kaplan_ns",
     "names",
     "power_law",
     "register",
