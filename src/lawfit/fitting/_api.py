@@ -27,6 +27,7 @@ from lawfit.data import (
     write_table,
 )
 from lawfit.fitting._batch import fit_batch, move_inside
+from lawfit.fitting._dask import fit_dask, is_dask_frame
 from lawfit.fitting._diagnostics import IllConditionedWarning, diagnose, warning_messages
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
@@ -278,6 +279,7 @@ def fit(
     precision: str = "float64",
     progress: Progress | None = None,
     checkpoint: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
 ) -> FitResult:
     """Fit ``law`` to ``data``, one fit per group of ``by``, from many starts in one kernel.
 
@@ -316,13 +318,24 @@ def fit(
             saved there (the file is rewritten atomically); a later call with the same data
             and options fits only the groups not in it, and returns what an uninterrupted
             run returns. A checkpoint from other data or options is an :class:`InputError`.
+        out: only for a Dask DataFrame ``data`` (see :func:`lawfit.fitting._dask.fit_dask`):
+            the Parquet folder the parameters are written to, one file per partition.
 
     Returns:
-        A :class:`FitResult`. Its ``params`` table has a ``warning`` column (after
+        A :class:`FitResult` (for a Dask DataFrame, a lazy Dask DataFrame of the parameters
+        read from ``out``). Its ``params`` table has a ``warning`` column (after
         ``message``), empty unless the fit is ill-conditioned or pinned at a bound (see
         :mod:`lawfit.fitting._diagnostics`); such fits are also summarised in one
         :class:`IllConditionedWarning`.
     """
+    if is_dask_frame(data):
+        options = {"weights": weights, "loss": loss, "delta": delta, "starts": starts,
+                   "bootstrap": bootstrap, "ci": ci, "seed": seed, "solver": solver,
+                   "max_steps": max_steps, "bounds": bounds, "fixed": fixed,
+                   "on_invalid": on_invalid, "duplicates": duplicates, "precision": precision}
+        return fit_dask(data, law, x, y, by=by, out=out, **options)
+    if out is not None:
+        raise InputError("out: only a Dask DataFrame's fit is written to a folder")
     if isinstance(data, (str, os.PathLike)):
         data = read_table(data)
     elif not isinstance(data, pd.DataFrame):

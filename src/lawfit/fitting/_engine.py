@@ -107,7 +107,7 @@ def solve_tasks(
     n_padded = per_device * n_devices * block
     blocked = jax.tree.map(
         lambda a: jnp.concatenate([a, jnp.repeat(a[:1], n_padded - n_tasks, axis=0)]).reshape(
-            (per_device * n_devices, block) + a.shape[1:]
+            (per_device * n_devices, block, *a.shape[1:])
         ),
         tasks,
     )
@@ -126,7 +126,7 @@ def solve_tasks(
         check_vma=False,
     )(blocked, n_valid, problems, weights, objective, solver)
     out = jax.reshard(out, NamedSharding(mesh, P()))
-    return jax.tree.map(lambda a: a.reshape((-1,) + a.shape[2:])[:n_tasks], out)
+    return jax.tree.map(lambda a: a.reshape((-1, *a.shape[2:]))[:n_tasks], out)
 
 
 def _solve_local(
