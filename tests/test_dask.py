@@ -41,7 +41,7 @@ def test_dask_local_cluster_matches_single_process_and_resumes(frame, tmp_path):
     numbers = [c for c in local.columns if c not in text]
     np.testing.assert_allclose(remote[numbers].to_numpy(float), local[numbers].to_numpy(float),
                                rtol=1e-7)
-    with pytest.raises(InputError, match="out:.*other data or options"):
+    with pytest.raises(InputError, match=r"out:.*other data or options"):
         lawfit.fit(ddf, "power_law", "x", "y", out=out, by="g", bootstrap=21)
 
 
