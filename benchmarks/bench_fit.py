@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=1000, help="fits in benchmark (b)")
     parser.add_argument("--repeats", type=int, default=3, help="warm lawfit repeats (median)")
     args = parser.parse_args()
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {jax.device_count()} device(s)")
+    print(f"jax {jax.__version__}, {jax.device_count()} device(s): {jax.devices()}")
     bench_grid(args)
     bench_many(args)
 

@@ -74,3 +74,32 @@ def test_posteriors_sharded_over_two_devices_match_one():
         assert abs(m1 - m2) <= 0.75 * sd
     # the families' simulated alpha in POSTERIOR_SCRIPT
     np.testing.assert_allclose(two["median"], [0.25, 0.3, 0.35, 0.4, 0.45], atol=0.1)
+
+
+FIT_SCRIPT = textwrap.dedent(
+    """
+    import json, jax, numpy as np, pandas as pd
+    jax.config.update("jax_enable_x64", True)
+    import lawfit
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(8, 20, 7)
+    g = np.repeat(np.arange(7), sizes)
+    x = 10 ** rng.uniform(6, 11, g.size)
+    y = (1.5 + 40.0 * x ** -(0.15 + 0.02 * g)) * np.exp(0.01 * rng.standard_normal(g.size))
+    res = lawfit.fit(pd.DataFrame({"g": g, "x": x, "y": y}), "power_law", "x", "y", by="g",
+                     bootstrap=150, seed=3)
+    numbers = res.params.select_dtypes("number").to_numpy(float)
+    print(json.dumps({"devices": jax.device_count(), "params": numbers.tolist()}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_one_two_and_four_devices_give_identical_fits():
+    """A grouped fit with bootstrap (8 padded groups x 150 resamples = 1,200 tasks: five
+    blocks of 256, so four devices get padding blocks, and the 7 groups do not divide by 4)
+    gives the same table, bit for bit, on 1, 2 and 4 devices."""
+    runs = [_run(n, FIT_SCRIPT) for n in (1, 2, 4)]
+    assert [r["devices"] for r in runs] == [1, 2, 4]
+    np.testing.assert_array_equal(runs[0]["params"], runs[1]["params"])
+    np.testing.assert_array_equal(runs[0]["params"], runs[2]["params"])

@@ -89,12 +89,25 @@ def fit_command(
         None, "--plot", help="Also draw the data and each group's fitted law (with its "
         "bootstrap band) to this PNG/SVG/PDF file; 20 groups at most.",
     ),
+    dask_scheduler: str = typer.Option(
+        None,
+        "--dask",
+        help="Fit on Dask: a scheduler address, or local:N for a LocalCluster of N workers. "
+        "DATA (Parquet dataset or CSV) is read lazily, --by is required and --out is a folder "
+        "of Parquet files, one per partition; rerunning skips partitions already written.",
+    ),
 ) -> None:
     """Fit LAW to DATA and write one row of parameters per group to OUT.
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the column and rows), 130
     interrupted (with --resume, finished groups are kept for the next run).
     """
+    if dask_scheduler is not None:
+        fit_on_dask(dask_scheduler, data, law, x, y, by, out, loss=loss, delta=delta,
+                    starts=starts, bootstrap=bootstrap, solver=solver, seed=seed,
+                    weights=weights, on_invalid=on_invalid, duplicates=duplicates,
+                    precision=precision)
+        return
     from lawfit.data import read_table, write_table
     from lawfit.fitting import IllConditionedWarning
     from lawfit.fitting import fit as fit_frame
@@ -151,3 +164,37 @@ def fit_command(
         save_plot(fitted_laws(result, frame), plot)
     counts = result.params["status"].value_counts().to_dict()
     console.print(f"wrote {len(result.params)} fits to {out} ({counts})", highlight=False)
+
+
+def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts, **options) -> None:
+    """``lawfit fit --dask``: connect to (or start) a Dask cluster and fit partition by partition."""
+    from lawfit.data import InputError
+    from lawfit.fitting import fit as fit_frame
+
+    try:
+        import dask.dataframe as dd
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--dask needs dask and distributed: pip install 'lawfit[dask]'") from None
+    if not by:
+        raise InputError("--dask needs --by (the groups the data is split on)")
+    if scheduler.startswith("local:"):
+        n = scheduler.removeprefix("local:")
+        if not n.isdigit() or int(n) < 1:
+            raise InputError(f"--dask {scheduler!r}: expected local:N with N >= 1 workers")
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True)
+    else:
+        cluster = scheduler
+    text = str(data)
+    frame = dd.read_csv(text) if text.lower().endswith(".csv") else dd.read_parquet(text)
+    mapping = parse_mapping(x, option="--x")
+    mapping = mapping[""] if list(mapping) == [""] else mapping
+    start_spec = int(starts) if starts.isdigit() else starts
+    try:
+        with Client(cluster):
+            fit_frame(frame, law, mapping, y, by=parse_list(by, option="--by"), out=out,
+                      starts=start_spec, **options)
+    finally:
+        if not isinstance(cluster, str):
+            cluster.close()
+    console.print(f"wrote {escape(str(out))}/part-*.parquet", highlight=False)

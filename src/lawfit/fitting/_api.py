@@ -27,6 +27,7 @@ from lawfit.data import (
 )
 from lawfit.fitting._checkpoint import Checkpoint, fingerprint
 from lawfit.fitting._chunked import Plan, fit_groups, group_seeds
+from lawfit.fitting._dask import fit_dask, is_dask_frame
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
 from lawfit.fitting._objective import Objective, get_objective
@@ -72,11 +73,13 @@ def fit(
     chunk: int | None = None,
     progress: Progress | None = None,
     checkpoint: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
 ) -> FitResult:
     """Fit ``law`` to ``data``, one fit per group of ``by``, from many starts in one kernel.
 
     Args:
-        data: a DataFrame, or a path to a CSV or Parquet file.
+        data: a DataFrame, or a path to a CSV or Parquet file; or a Dask DataFrame, fitted
+            partition by partition on the Dask cluster (:mod:`lawfit.fitting._dask`).
         law: a registered law's name (see :func:`lawfit.laws.names`) or a :class:`Law`.
         x: law input -> column, e.g. ``{"N": "n_params", "D": "n_tokens"}``; a column name
             for a one-input law.
@@ -116,11 +119,24 @@ def fit(
             saved there (the file is rewritten atomically); a later call with the same data
             and options fits only the groups not in it, and returns what an uninterrupted
             run returns. A checkpoint from other data or options is an :class:`InputError`.
+        out: only with a Dask DataFrame: the folder the parameters are written to, one
+            Parquet file per partition (resumable).
 
     Returns:
-        A :class:`FitResult`; fits that are ill-conditioned or pinned at a bound have a
+        A :class:`FitResult` (for a Dask DataFrame, a lazy Dask DataFrame of the parameters
+        read back from ``out``); fits that are ill-conditioned or pinned at a bound have a
         ``warning`` in its ``params`` and are summarised in one ``IllConditionedWarning``.
     """
+    if is_dask_frame(data):
+        if checkpoint is not None or progress is not None:
+            raise InputError("checkpoint, progress: not with a Dask DataFrame (out= resumes)")
+        return fit_dask(data, law, x, y, by=by, out=out, weights=weights, loss=loss,
+                        delta=delta, starts=starts, bootstrap=bootstrap, seed=seed,
+                        solver=solver, max_steps=max_steps, bounds=bounds, fixed=fixed,
+                        on_invalid=on_invalid, duplicates=duplicates, precision=precision,
+                        chunk=chunk)
+    if out is not None:
+        raise InputError("out: only a Dask DataFrame's fit is written to a folder")
     data, law = _read(data), _get_law(law)
     search, resampling = as_multistart(starts), as_bootstrap(bootstrap)
     _check_options(seed, delta, max_steps, chunk, progress, precision)

@@ -5,9 +5,11 @@ weights or a bootstrap resample of them) and a start. ``lanes`` fits advance tog
 solver step each per iteration (``vmap``); when a fit stops, its result is written to its
 slot and its lane takes the next task from the queue. So the cost follows the total number
 of steps, not the slowest start times the number of tasks, and every fit follows exactly the
-trajectory it would follow alone. With several devices, the task list is split into one
-contiguous block per device with :func:`jax.shard_map` (on a CPU, expose its cores as devices
-with ``XLA_FLAGS=--xla_force_host_platform_device_count=N``).
+trajectory it would follow alone (up to rounding, which depends on the vectorised shapes).
+The task list is cut into blocks that depend only on its length; with several devices the
+blocks are shared out with :func:`jax.shard_map` (on a CPU, expose its cores as devices with
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``), so any number of devices gives the
+same results, bit for bit.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def _select(mask, new, old):
     )
 
 
+_BLOCKS = 8
+
+
 @partial(jax.jit, static_argnames=("law", "lanes"))
 def solve_tasks(
     law: Law,
@@ -82,31 +87,49 @@ def solve_tasks(
 
     ``problems`` has a leading group axis (G, ...) on every field except ``weight``, which
     is unused: weights come from ``weights`` (W, P) through ``tasks.weight_row``. ``lanes`` fits
-    advance together on each device.
+    advance together in each lane loop.
+
+    The results do not depend on the number of devices, bit for bit. A fit's floating-point
+    arithmetic depends on the shapes it is vectorised with and on which tasks share its lane
+    loop, so the tasks are cut into at most ``_BLOCKS`` (8) contiguous blocks of
+    ``max(lanes, ceil(T / 8))`` tasks, a partition that depends on T and ``lanes`` only.
+    Every block runs the same lane loop on the same shapes; devices only share out whole
+    blocks (padding blocks and padding tasks hold no work), so one device and several
+    compute the same numbers.
 
     Compiled once per (law, lanes, shapes and dtypes of the leaves); numbers never
     recompile. The executables live in JAX's jit caches, which are LRU-bounded.
     """
-    n_devices = jax.device_count()
     n_tasks = tasks.start.shape[0]
-    if n_devices == 1 or n_tasks < 2 * n_devices:
-        return _solve_local(law, objective, solver, problems, weights, tasks, lanes)
-    pad = (-n_tasks) % n_devices
-    padded = jax.tree.map(lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]), tasks)
-    mesh = jax.make_mesh((n_devices,), ("tasks",))
-    padded = jax.reshard(padded, NamedSharding(mesh, P("tasks")))
+    block = min(n_tasks, max(lanes, -(-n_tasks // _BLOCKS)))
+    n_blocks = -(-n_tasks // block)
+    if n_blocks == 1:
+        return _solve_local(law, objective, solver, problems, weights, tasks, n_tasks, lanes)
+    n_devices = min(jax.device_count(), n_blocks)
+    per_device = -(-n_blocks // n_devices)
+    n_padded = per_device * n_devices * block
+    blocked = jax.tree.map(
+        lambda a: jnp.concatenate([a, jnp.repeat(a[:1], n_padded - n_tasks, axis=0)]).reshape(
+            (per_device * n_devices, block, *a.shape[1:])
+        ),
+        tasks,
+    )
+    n_valid = jnp.clip(n_tasks - block * jnp.arange(per_device * n_devices), 0, block)
+    mesh = jax.make_mesh((n_devices,), ("blocks",))
+    blocked, n_valid = jax.reshard((blocked, n_valid), NamedSharding(mesh, P("blocks")))
 
-    def local(t, p, w, o, s):
-        return _solve_local(law, o, s, p, w, t, lanes)
+    def local(t, n, p, w, o, s):
+        return lax.map(lambda tn: _solve_local(law, o, s, p, w, tn[0], tn[1], lanes), (t, n))
 
     out = jax.shard_map(
         local,
         mesh=mesh,
-        in_specs=(P("tasks"), P(), P(), P(), P()),
-        out_specs=P("tasks"),
+        in_specs=(P("blocks"), P("blocks"), P(), P(), P(), P()),
+        out_specs=P("blocks"),
         check_vma=False,
-    )(padded, problems, weights, objective, solver)
-    return jax.tree.map(lambda a: a[:n_tasks], out)
+    )(blocked, n_valid, problems, weights, objective, solver)
+    out = jax.reshard(out, NamedSharding(mesh, P()))
+    return jax.tree.map(lambda a: a.reshape((-1, *a.shape[2:]))[:n_tasks], out)
 
 
 def _solve_local(
@@ -116,9 +139,10 @@ def _solve_local(
     problems: Problem,
     weights: jax.Array,
     tasks: Tasks,
+    n_valid,
     lanes: int,
 ) -> Solution:
-    """The lane loop on one device.
+    """The lane loop over the first ``n_valid`` tasks (the rest are padding, left unsolved).
 
     Lanes that finish wait until an eighth of them are free, then are refilled together, so
     new tasks' data is gathered once per refill. When the queue is empty and at most an
@@ -135,7 +159,7 @@ def _solve_local(
     def refill(c: _Carry) -> _Carry:
         idle = c.lane_task < 0
         new_task = c.next_task + jnp.cumsum(idle) - 1
-        take = idle & (new_task < n_tasks)
+        take = idle & (new_task < n_valid)
         safe = jnp.clip(new_task, 0, n_tasks - 1)
         return c._replace(
             lane_task=jnp.where(take, new_task, c.lane_task),
@@ -157,7 +181,7 @@ def _solve_local(
         out = jax.tree.map(lambda o, r: o.at[slot].set(r.astype(o.dtype), mode="drop"), c.out, result)
         c = c._replace(lane_task=jnp.where(finished, -1, c.lane_task), lane_steps=steps, state=state, out=out)
         n_idle = jnp.sum(c.lane_task < 0)
-        due = (c.next_task < n_tasks) & ((n_idle >= max(1, n_lanes // 8)) | (n_idle == n_lanes))
+        due = (c.next_task < n_valid) & ((n_idle >= max(1, n_lanes // 8)) | (n_idle == n_lanes))
         return lax.cond(due, refill, lambda c: c, c)
 
     def run(c: _Carry, stop_at: int) -> _Carry:
@@ -165,8 +189,8 @@ def _solve_local(
 
         def cond(c: _Carry):
             n_active = jnp.sum(c.lane_task >= 0)
-            pending = (n_active > 0) | (c.next_task < n_tasks)
-            return pending & ((c.next_task < n_tasks) | (n_active > stop_at))
+            pending = (n_active > 0) | (c.next_task < n_valid)
+            return pending & ((c.next_task < n_valid) | (n_active > stop_at))
 
         return lax.while_loop(cond, body, c)
 
@@ -184,7 +208,7 @@ def _solve_local(
 
     first = jnp.arange(lanes)
     carry = _Carry(
-        lane_task=first,
+        lane_task=jnp.where(first < n_valid, first, -1),
         lane_steps=jnp.zeros(lanes, jnp.int32),
         lane_problem=problem_of(first),
         state=jax.vmap(solver.init)(tasks.start[first]),

@@ -1,0 +1,54 @@
+"""The Dask backend: partitions fitted on a LocalCluster give the single-process table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lawfit
+from lawfit.data import InputError
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(8, 16, 9)
+    g = np.repeat(np.arange(9), sizes)
+    x = 10 ** rng.uniform(6, 11, g.size)
+    y = (1.5 + 40.0 * x ** -(0.15 + 0.02 * g)) * np.exp(0.01 * rng.standard_normal(g.size))
+    return pd.DataFrame({"g": g, "x": x, "y": y})
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_single_process_and_resumes(frame, tmp_path):
+    options = {"by": "g", "bootstrap": 20, "seed": 5}
+    local = lawfit.fit(frame, "power_law", "x", "y", **options).params
+    ddf = dd.from_pandas(frame.sample(frac=1.0, random_state=0), npartitions=3)
+    out = tmp_path / "params"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
+            distributed.Client(cluster):
+        remote = lawfit.fit(ddf, "power_law", "x", "y", out=out, **options).compute()
+        written = sorted(out.glob("part-*.parquet"))
+        mtimes = [p.stat().st_mtime_ns for p in written]
+        lawfit.fit(ddf, "power_law", "x", "y", out=out, **options)  # resumes: nothing refit
+        assert [p.stat().st_mtime_ns for p in written] == mtimes
+    remote = remote.sort_values("g").reset_index(drop=True)
+    assert list(remote.columns) == list(local.columns)
+    text = [c for c in local.columns if not pd.api.types.is_numeric_dtype(local[c])]
+    pd.testing.assert_frame_equal(remote[text].astype(str), local[text].astype(str))
+    # Same fits; a group's batch mates change vector shapes, so equal up to rounding.
+    numbers = [c for c in local.columns if c not in text]
+    np.testing.assert_allclose(remote[numbers].to_numpy(float), local[numbers].to_numpy(float),
+                               rtol=1e-7)
+    with pytest.raises(InputError, match=r"out:.*other data or options"):
+        lawfit.fit(ddf, "power_law", "x", "y", out=out, by="g", bootstrap=21)
+
+
+def test_dask_fit_needs_by_and_out(frame, tmp_path):
+    ddf = dd.from_pandas(frame, npartitions=2)
+    with pytest.raises(InputError, match="by:"):
+        lawfit.fit(ddf, "power_law", "x", "y", out=tmp_path / "p")
+    with pytest.raises(InputError, match="out:"):
+        lawfit.fit(ddf, "power_law", "x", "y", by="g")
