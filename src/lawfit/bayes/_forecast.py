@@ -9,6 +9,7 @@ comparison): :mod:`lawfit.bayes._bootstrap`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,14 @@ from lawfit.bayes._posterior import Posterior, posterior
 from lawfit.bayes._predictive import LEVELS, forecast_table, predictive, target_inputs
 from lawfit.bayes._prepare import group_key
 from lawfit.bayes._sampler import DEFAULT_NUTS, Sampler, check_sampler
-from lawfit.data import GroupedData, InputError, check_choice, check_columns, input_columns
+from lawfit.data import (
+    GroupedData,
+    InputError,
+    as_table,
+    check_choice,
+    check_columns,
+    input_columns,
+)
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
@@ -79,12 +87,12 @@ class _Plan(NamedTuple):
 
 
 def forecast(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | os.PathLike,
     law: str | Law,
     x: Mapping[str, str] | str,
     y: str,
     *,
-    at: pd.DataFrame,
+    at: pd.DataFrame | str | os.PathLike,
     by: str | Sequence[str] | None = None,
     levels: Sequence[float] = LEVELS,
     method: str = "bayes",
@@ -125,6 +133,7 @@ def forecast(
             chains mixed keeps the spec's priors); ``group_priors`` still win per parameter.
         seed: PRNG seed.
     """
+    data, at = as_table(data), as_table(at, argument="at")
     try:
         law = get_law(law)
     except ValueError as err:
