@@ -219,7 +219,8 @@ def test_ill_conditioned_fit_prints_a_warning_line(tmp_path):
     pd.DataFrame({"size": size, "loss": 50 * size**-0.2 * noise}).to_csv(tmp_path / "runs.csv", index=False)
     result = run(tmp_path / "runs.csv", *FIT, "--out", tmp_path / "fits.csv")
     assert result.exit_code == 0, result.output
-    assert "warning: 1 of 1 fits are ill-conditioned or at a bound" in result.stderr.replace("\n", " ")
+    stderr = result.stderr.replace("\n", " ")
+    assert "warning: 1 of 1 fits are ill-conditioned, at a bound or stopped by the step cap" in stderr
     assert "lower bound 0" in pd.read_csv(tmp_path / "fits.csv")["warning"][0]
 
 

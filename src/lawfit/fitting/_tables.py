@@ -128,7 +128,7 @@ def warn_ill_conditioned(params: pd.DataFrame, by_cols: list[str]) -> None:
         shown.append(head + row["warning"])
     more = f" (and {len(flagged) - 5} more)" if len(flagged) > 5 else ""
     warnings.warn(
-        f"{len(flagged)} of {len(params)} fits are ill-conditioned or at a bound{more}; "
+        f"{len(flagged)} of {len(params)} fits are ill-conditioned, at a bound or stopped by the step cap{more}; "
         + " | ".join(shown)
         + "; see the 'warning' column of FitResult.params",
         IllConditionedWarning,
