@@ -242,3 +242,17 @@ def test_unknown_hitchhiker_family_lists_the_valid_ones():
     corpus = lawfit.load("hitchhiker")
     with pytest.raises(InputError, match=r"\['GPT-5'\] not in .*the families are: .*OPT"):
         designs(corpus, families=["GPT-5"])
+
+
+def test_forecast_names_an_invalid_row_in_the_users_groups_and_rows(tmp_path):
+    """Not the batched posterior's internal ``_fit`` group and combined-frame row."""
+    data, at = tmp_path / "runs.csv", tmp_path / "at.csv"
+    frame = groups_frame(2).astype({"loss": object})
+    frame.loc[10, "loss"] = "oops"
+    frame.to_csv(data, index=False)
+    pd.DataFrame({"run": ["r0"], "size": [1e11]}).to_csv(at, index=False)
+    result = invoke("forecast", data, "--law", "power_law", "--x", "x=size", "--y", "loss",
+                    "--by", "run", "--at", at, "--out", tmp_path / "fc.csv")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: group {'run': 'r1'}: 1 invalid row: column 'loss' (y) is not a number at row 10")

@@ -28,6 +28,7 @@ from lawfit.bayes._sampler import DEFAULT_NUTS, Sampler, check_sampler
 from lawfit.data import (
     GroupedData,
     InputError,
+    Reason,
     as_table,
     check_choice,
     check_columns,
@@ -165,6 +166,12 @@ def forecast(
     grouped = GroupedData.from_frame(frame, mapping, y, by=by_cols,
                                      positive_inputs=law.positive_inputs, duplicates="keep",
                                      on_invalid="skip")
+    # Invalid rows are errors, named here in the data's groups and rows (the batched
+    # posterior below sees its own combined frame).
+    invalid = np.flatnonzero(grouped.reason == Reason.INVALID_ROWS)
+    if len(invalid):
+        where = f"{grouped.label(invalid[0])}: " if grouped.by else ""
+        raise InputError(f"{where}{grouped.message(invalid[0])}")
     learn = discrepancy is True
     plans, combined = _plan_backtests(law, frame, grouped, axis, cuts if learn else ())
     post = _sample_plans(law, mapping, y, grouped, plans, combined, group_priors, sampler, seed)
