@@ -2,7 +2,6 @@
 never a traceback; --on-invalid skip; --resume after an interrupt."""
 
 import contextlib
-import functools
 import os
 import subprocess
 import sys
@@ -12,12 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import lawfit
 from lawfit.cli import _fit as cli_fit
 from lawfit.cli import app
 
-# lawfit.fit with four groups per kernel call, so 12 groups take 3 calls.
-FOUR_PER_CALL = functools.partial(lawfit.fit, chunk=4)
+# Four groups per kernel call, so 12 groups take 3 calls.
+FOUR_PER_CALL = ["--chunk", "4"]
 FIT = ["--law", "power_law", "--x", "x=size", "--y", "loss", "--loss", "log-mse", "--starts", "4"]
 
 
@@ -154,9 +152,7 @@ def reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     data, out = folder / "runs.parquet", folder / "reference.parquet"
     groups_frame(12).to_parquet(data)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
-        result = run(data, *FIT, "--by", "run", "--out", out)
+    result = run(data, *FIT, *FOUR_PER_CALL, "--by", "run", "--out", out)
     assert result.exit_code == 0, result.output
     return data, pd.read_parquet(out)
 
@@ -174,9 +170,8 @@ def test_skip_reports_invalid_group_and_fits_the_rest(tmp_path, reference):
     frame.loc[frame.index[frame["run"] == "r5"][2], "loss"] = "diverged"
     frame.to_csv(tmp_path / "runs.csv", index=False)
     out = tmp_path / "fits.csv"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
-        result = run(tmp_path / "runs.csv", *FIT, "--by", "run", "--on-invalid", "skip", "--out", out)
+    result = run(tmp_path / "runs.csv", *FIT, *FOUR_PER_CALL, "--by", "run", "--on-invalid", "skip",
+                 "--out", out)
     assert result.exit_code == 0, result.output
     assert "'invalid_input': 1" in result.stdout
     fits = pd.read_csv(out).set_index("run")
@@ -192,7 +187,6 @@ def test_resume_after_interrupt_gives_the_uninterrupted_table(tmp_path, referenc
     data, table = reference
     out = tmp_path / "fits.parquet"
     partial = tmp_path / "fits.parquet.partial.parquet"
-    monkeypatch.setattr(cli_fit, "fit_frame", FOUR_PER_CALL)
     real_bar = cli_fit.progress_bar
 
     @contextlib.contextmanager
@@ -203,14 +197,14 @@ def test_resume_after_interrupt_gives_the_uninterrupted_table(tmp_path, referenc
         yield update
 
     monkeypatch.setattr(cli_fit, "progress_bar", interrupting_bar)
-    result = run(data, *FIT, "--by", "run", "--resume", "--out", out)
+    result = run(data, *FIT, *FOUR_PER_CALL, "--by", "run", "--resume", "--out", out)
     assert result.exit_code == 130
     assert "rerun the same command (with --resume)" in result.stderr.replace("\n", " ")
     assert partial.exists() and not out.exists()
     assert len(pd.read_parquet(partial)) == 4
 
     monkeypatch.setattr(cli_fit, "progress_bar", real_bar)
-    result = run(data, *FIT, "--by", "run", "--resume", "--out", out)
+    result = run(data, *FIT, *FOUR_PER_CALL, "--by", "run", "--resume", "--out", out)
     assert result.exit_code == 0, result.output
     assert f"resuming from {partial}" in result.stdout.replace("\n", "")
     assert not partial.exists()
@@ -225,7 +219,8 @@ def test_ill_conditioned_fit_prints_a_warning_line(tmp_path):
     pd.DataFrame({"size": size, "loss": 50 * size**-0.2 * noise}).to_csv(tmp_path / "runs.csv", index=False)
     result = run(tmp_path / "runs.csv", *FIT, "--out", tmp_path / "fits.csv")
     assert result.exit_code == 0, result.output
-    assert "warning: 1 of 1 fits are ill-conditioned or at a bound" in result.stderr.replace("\n", " ")
+    stderr = result.stderr.replace("\n", " ")
+    assert "warning: 1 of 1 fits are ill-conditioned, at a bound or stopped by the step cap" in stderr
     assert "lower bound 0" in pd.read_csv(tmp_path / "fits.csv")["warning"][0]
 
 

@@ -9,6 +9,7 @@ comparison): :mod:`lawfit.bayes._bootstrap`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,15 @@ from lawfit.bayes._posterior import Posterior, posterior
 from lawfit.bayes._predictive import LEVELS, forecast_table, predictive, target_inputs
 from lawfit.bayes._prepare import group_key
 from lawfit.bayes._sampler import DEFAULT_NUTS, Sampler, check_sampler
-from lawfit.data import GroupedData, InputError, check_choice, check_columns, input_columns
+from lawfit.data import (
+    GroupedData,
+    InputError,
+    Reason,
+    as_table,
+    check_choice,
+    check_columns,
+    input_columns,
+)
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
@@ -79,12 +88,12 @@ class _Plan(NamedTuple):
 
 
 def forecast(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | os.PathLike,
     law: str | Law,
     x: Mapping[str, str] | str,
     y: str,
     *,
-    at: pd.DataFrame,
+    at: pd.DataFrame | str | os.PathLike,
     by: str | Sequence[str] | None = None,
     levels: Sequence[float] = LEVELS,
     method: str = "bayes",
@@ -125,6 +134,7 @@ def forecast(
             chains mixed keeps the spec's priors); ``group_priors`` still win per parameter.
         seed: PRNG seed.
     """
+    data, at = as_table(data), as_table(at, argument="at")
     try:
         law = get_law(law)
     except ValueError as err:
@@ -156,6 +166,12 @@ def forecast(
     grouped = GroupedData.from_frame(frame, mapping, y, by=by_cols,
                                      positive_inputs=law.positive_inputs, duplicates="keep",
                                      on_invalid="skip")
+    # Invalid rows are errors, named here in the data's groups and rows (the batched
+    # posterior below sees its own combined frame).
+    invalid = np.flatnonzero(grouped.reason == Reason.INVALID_ROWS)
+    if len(invalid):
+        where = f"{grouped.label(invalid[0])}: " if grouped.by else ""
+        raise InputError(f"{where}{grouped.message(invalid[0])}")
     learn = discrepancy is True
     plans, combined = _plan_backtests(law, frame, grouped, axis, cuts if learn else ())
     post = _sample_plans(law, mapping, y, grouped, plans, combined, group_priors, sampler, seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,7 +18,7 @@ from lawfit.bayes._model import NOISE_SITES, Hyper, cast, log_mean, natural, pot
 from lawfit.bayes._nuts import nuts
 from lawfit.bayes._prepare import Batch, check_priors, prepare, start_points
 from lawfit.bayes._sampler import DEFAULT_NUTS, NUTS, Sampler, check_sampler
-from lawfit.data import InputError, check_choice, check_columns
+from lawfit.data import InputError, as_table, check_choice, check_columns
 from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
 from lawfit.precision import computing, dtype_of
@@ -134,7 +135,7 @@ def laplace_status(value, ok):
 
 
 def posterior(
-    data: pd.DataFrame,
+    data: pd.DataFrame | str | os.PathLike,
     law: str | Law,
     x: Mapping[str, str] | str,
     y: str,
@@ -169,6 +170,7 @@ def posterior(
         chunk: posteriors sampled together in lockstep (:func:`lawfit.bayes.nuts`; default
             all at once).
     """
+    data = as_table(data)
     law_ = get_law(law) if isinstance(law, (str, Law)) else law
     check_sampler(sampler)
     check_choice(precision, ("float32", "float64"), argument="precision")

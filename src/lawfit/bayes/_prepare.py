@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -12,6 +13,7 @@ import pandas as pd
 
 from lawfit.bayes._model import Data, Hyper, data_log_mean, hyper, pivoted
 from lawfit.data import GroupedData, InputError, Reason, bucket
+from lawfit.fitting import IllConditionedWarning
 from lawfit.fitting import fit as map_fit
 from lawfit.laws import Law, Prior
 
@@ -82,8 +84,12 @@ def prepare(data, law: Law, x, y, by, priors, noise, seed, *, pad_groups: bool,
     starts = "grid" if len(law.start_grid()) <= _MAX_GRID else 64
     # Groups too small (or too narrow) for a MAP fit still get a posterior, started from the
     # prior medians; invalid rows are errors.
-    fitted = map_fit(data, law, x, y, by=by, starts=starts, duplicates="keep", seed=seed,
-                     on_invalid="skip")
+    # The MAP fit only starts the sampler: the posterior's own diagnostics judge the result,
+    # so the fit's IllConditionedWarning (naming a FitResult the caller never sees) is dropped.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        fitted = map_fit(data, law, x, y, by=by, starts=starts, duplicates="keep", seed=seed,
+                         on_invalid="skip")
     grouped = GroupedData.from_frame(
         data, fitted.x, y, by=fitted.by, positive_inputs=law.positive_inputs,
         y_lower=(0.0, "for a model of log y"), row_checks=law.row_checks, duplicates="keep",

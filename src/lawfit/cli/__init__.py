@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from lawfit.cli._cache import use_compilation_cache
+from lawfit.cli._common import Output, output_level, with_module
 from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
@@ -25,15 +26,44 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.command("fit")(fit_command)
-app.command("forecast")(forecast_command)
-app.command("demo")(demo_command)
-app.command("laws")(laws_command)
-app.command("hitchhiker")(hitchhiker_command)
-app.command("optimal")(optimal_command)
-app.command("isoflop")(isoflop_command)
-app.command("report")(report_command)
+for _name, _command in [
+    ("fit", fit_command),
+    ("forecast", forecast_command),
+    ("demo", demo_command),
+    ("laws", laws_command),
+    ("hitchhiker", hitchhiker_command),
+    ("optimal", optimal_command),
+    ("isoflop", isoflop_command),
+    ("report", report_command),
+]:
+    app.command(_name)(with_module(_command))  # every command takes --module FILE.py
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from lawfit import __version__
+
+        typer.echo(f"lawfit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bars or info lines: results and errors only."
+    ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also print how long each stage took (on stderr)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print lawfit's version and exit.",
+    ),
+) -> None:
+    """Fit, compare and forecast neural scaling laws."""
+    if quiet and verbose:
+        raise typer.BadParameter("--quiet and --verbose exclude each other")
+    output_level.set(Output(quiet=quiet, verbose=verbose))
 
 def main() -> None:
     """Console-script entry point (with JAX's persistent compilation cache,

@@ -8,19 +8,24 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import (
-    console,
     error_console,
     escape,
     guarded,
+    info,
+    parse_bounds,
     parse_list,
     parse_mapping,
+    parse_numbers,
     progress_bar,
+    refuse_overwrite,
     shown_warnings,
+    timed,
 )
 from lawfit.cli._figures import check_plot_path, save_plot
 
 
-def _check_outputs(out: Path, draws, bootstrap: int, plot, frame, by_cols: list[str]) -> None:
+def _check_outputs(data: Path, out: Path, draws, bootstrap: int, ci, plot, frame,
+                   by_cols: list[str]) -> None:
     """Refuse unusable output options before any fitting."""
     from lawfit.data import InputError
 
@@ -28,8 +33,11 @@ def _check_outputs(out: Path, draws, bootstrap: int, plot, frame, by_cols: list[
         raise InputError(f"--out {str(out)!r}: expected a .csv or .parquet extension")
     if not out.parent.is_dir():
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    refuse_overwrite({"data": data}, {"--out": out, "--draws": draws, "--plot": plot})
     if draws is not None and not bootstrap:
         raise InputError("--draws needs --bootstrap N (the draws are bootstrap resamples)")
+    if ci is not None and not bootstrap:
+        raise InputError("--ci needs --bootstrap N (the intervals are bootstrap percentiles)")
     check_plot_path(plot)
     if plot is not None and by_cols and set(by_cols) <= set(frame.columns):
         from lawfit.plot import MAX_GROUPS
@@ -72,6 +80,23 @@ def fit_command(
         "raise", "--duplicates", help="Repeated rows: raise, drop or keep."
     ),
     precision: str = typer.Option("float64", "--precision", help="float64 or float32."),
+    fixed: str = typer.Option(
+        None, "--fixed", help="Parameters held fixed, as NAME=VALUE pairs, e.g. alpha=0.34,E=1.69."
+    ),
+    bounds: str = typer.Option(
+        None, "--bounds", help="Parameter bounds as NAME=LO:HI pairs, an empty end open, e.g. "
+        "E=0:,alpha=0:2 (replace the law's bounds for those parameters).",
+    ),
+    ci: float = typer.Option(
+        None, "--ci", help="With --bootstrap: level of the {param}_lo/_hi intervals (default 0.95)."
+    ),
+    max_steps: int = typer.Option(
+        None, "--max-steps", help="Step cap per fit (default: the solver's); capped fits get "
+        "status max_steps and a warning.",
+    ),
+    chunk: int = typer.Option(
+        None, "--chunk", help="Groups per kernel call (default: chosen from the data's size)."
+    ),
     resume: bool = typer.Option(
         False,
         "--resume",
@@ -99,6 +124,11 @@ def fit_command(
 ) -> None:
     """Fit LAW to DATA and write one row of parameters per group to OUT.
 
+    OUT's columns: the --by columns, the parameters, objective, status (converged,
+    max_steps, stalled, nonfinite or invalid_input: how the best start's fit stopped), steps,
+    n_points, n_converged (how many starts converged, not whether the fit did), message,
+    warning (bounds, conditioning, the step cap), and with --bootstrap {param}_se/_lo/_hi.
+
     Exit codes: 0 done, 2 bad input (one line on stderr names the column and rows), 130
     interrupted (with --resume, finished groups are kept for the next run).
     """
@@ -108,39 +138,52 @@ def fit_command(
                     weights=weights, on_invalid=on_invalid, duplicates=duplicates,
                     precision=precision)
         return
-    from lawfit.data import read_table, write_table
-    from lawfit.fitting import IllConditionedWarning
+    from lawfit.data import InputError, read_table, write_table
+    from lawfit.fitting import Bootstrap
     from lawfit.fitting import fit as fit_frame
 
-    frame = read_table(data)
-    _check_outputs(out, draws, bootstrap, plot, frame, parse_list(by, option="--by"))
+    with timed("read"):
+        frame = read_table(data)
+    by_cols = parse_list(by, option="--by")
+    _check_outputs(data, out, draws, bootstrap, ci, plot, frame, by_cols)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
+    fixed_values = parse_numbers(fixed, option="--fixed") or None
+    bound_values = parse_bounds(bounds, option="--bounds") or None
+    try:
+        resampling = Bootstrap(bootstrap, 0.95 if ci is None else ci)
+    except InputError as err:
+        raise InputError(f"--bootstrap/--ci: {err}") from None
     try:
         start_spec = int(starts)
     except ValueError:
         start_spec = starts
     partial = checkpoint_path(out) if resume else None
     if partial is not None and partial.exists():
-        console.print(f"resuming from {partial}", highlight=False)
+        info(f"resuming from {partial}")
     try:
-        with shown_warnings(IllConditionedWarning), progress_bar(f"fitting {law}") as update:
+        with shown_warnings(replace=_name_output(out)), timed("fit"), \
+                progress_bar(f"fitting {law}") as update:
             result = fit_frame(
                 frame,
                 law,
                 mapping,
                 y,
-                by=parse_list(by, option="--by") or None,
+                by=by_cols or None,
                 loss=loss,
                 delta=delta,
                 starts=start_spec,
-                bootstrap=bootstrap,
+                bootstrap=resampling,
                 solver=solver,
                 seed=seed,
                 weights=weights,
                 on_invalid=on_invalid,
                 duplicates=duplicates,
                 precision=precision,
+                max_steps=max_steps,
+                bounds=bound_values,
+                fixed=fixed_values,
+                chunk=chunk,
                 progress=update,
                 checkpoint=partial,
             )
@@ -153,17 +196,24 @@ def fit_command(
             )
             raise typer.Exit(code=130) from None
         raise
-    write_table(result.params, out)
-    if draws is not None and result.bootstrap is not None:
-        write_table(result.bootstrap, draws)
+    with timed("write"):
+        write_table(result.params, out)
+        if draws is not None and result.bootstrap is not None:
+            write_table(result.bootstrap, draws)
     if partial is not None and partial.exists():
         os.remove(partial)
     if plot is not None:
         from lawfit.plot import fitted_laws
 
-        save_plot(fitted_laws(result, frame), plot)
+        with timed("plot"):
+            save_plot(fitted_laws(result, frame), plot)
     counts = result.params["status"].value_counts().to_dict()
-    console.print(f"wrote {len(result.params)} fits to {out} ({counts})", highlight=False)
+    info(f"wrote {len(result.params)} fits to {out} ({counts})")
+
+
+def _name_output(out: Path):
+    """Warnings of :func:`lawfit.fit` point at ``FitResult.params``: in the CLI, at OUT."""
+    return lambda text: text.replace("FitResult.params", str(out))
 
 
 def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts, **options) -> None:
@@ -197,4 +247,4 @@ def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts,
     finally:
         if not isinstance(cluster, str):
             cluster.close()
-    console.print(f"wrote {escape(str(out))}/part-*.parquet", highlight=False)
+    info(f"wrote {out}/part-*.parquet")

@@ -7,12 +7,14 @@ from pathlib import Path
 import typer
 
 from lawfit.cli._common import (
-    console,
     guarded,
+    info,
     parse_list,
     parse_mapping,
     progress_bar,
+    refuse_overwrite,
     shown_warnings,
+    timed,
 )
 from lawfit.cli._figures import check_plot_path, save_plot
 
@@ -60,7 +62,7 @@ def forecast_command(
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the column).
     """
-    from lawfit.bayes import NUTS, NoBacktestWarning, forecast
+    from lawfit.bayes import NUTS, forecast
     from lawfit.data import InputError, read_table, write_table
 
     if str(out).lower().rsplit(".", 1)[-1] not in ("csv", "parquet", "pq"):
@@ -70,9 +72,13 @@ def forecast_command(
     if method not in ("bayes", "bootstrap"):
         raise InputError(f"--method must be bayes or bootstrap; got {method!r}")
     check_plot_path(plot)
-    train, targets = read_table(data), read_table(at)
+    refuse_overwrite({"data": data, "--at": at}, {"--out": out, "--plot": plot})
+    with timed("read"):
+        train, targets = read_table(data), read_table(at)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
+    by_cols = parse_list(by, option="--by")
+    _check_targets(train, targets, mapping, by_cols)
     level_list = parse_list(levels, option="--levels", convert=float)
     borrow_cols = parse_list(borrow, option="--borrow") or None
     if borrow_cols and method == "bootstrap":
@@ -81,11 +87,11 @@ def forecast_command(
     sampler = NUTS() if method == "bootstrap" else NUTS(
         chains=chains, warmup=warmup, samples=samples, target_accept=target_accept,
         max_tree_depth=max_tree_depth)
-    with shown_warnings(NoBacktestWarning), \
+    with shown_warnings(replace=_without_fit_result), timed("forecast"), \
             progress_bar(f"forecasting with {law} ({method})") as update:
         update(0, 1)
         result = forecast(
-            train, law, mapping, y, at=targets, by=parse_list(by, option="--by") or None,
+            train, law, mapping, y, at=targets, by=by_cols or None,
             levels=level_list, method=method, sampler=sampler, axis=axis,
             bootstrap=bootstrap, borrow=borrow_cols, seed=seed,
         )
@@ -96,20 +102,20 @@ def forecast_command(
 
         columns = [mapping] if isinstance(mapping, str) else list(mapping.values())
         along = max(columns, key=lambda c: result.table[c].nunique())
-        save_plot(forecast_intervals(result.table, along, by=parse_list(by, option="--by") or None,
-                                     data=train, y=y), plot)
+        save_plot(forecast_intervals(result.table, along, by=by_cols or None, data=train, y=y),
+                  plot)
     if result.posterior is None:  # the bootstrap
         _report_bootstrap(result, out)
         return
     groups = result.posterior.groups
     bad = groups[groups["status"] != "ok"]
     note = f"; {len(bad)} posterior(s) flagged by diagnostics" if len(bad) else ""
-    console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False, soft_wrap=True)
+    info(f"wrote {len(result.table)} forecasts to {out}{note}")
     _list_flagged(bad, result.posterior.by)
     disc = result.discrepancy
-    console.print(f"discrepancy sd (tau0 + kappa d) exp(lam a): tau0 {disc.tau0:.3g}, kappa "
+    info(f"discrepancy sd (tau0 + kappa d) exp(lam a): tau0 {disc.tau0:.3g}, kappa "
                   f"{disc.kappa:.3g} per decade, lam {disc.lam:.3g} "
-                  f"(from {len(result.backtests)} backtests)", highlight=False, soft_wrap=True)
+                  f"(from {len(result.backtests)} backtests)")
 
 
 def _report_bootstrap(result, out: Path) -> None:
@@ -117,13 +123,36 @@ def _report_bootstrap(result, out: Path) -> None:
     groups = result.groups
     bad = groups[groups["status"] != "ok"]
     note = f"; {len(bad)} group(s) without a bootstrap forecast (NaN)" if len(bad) else ""
-    console.print(f"wrote {len(result.table)} forecasts to {out}{note}", highlight=False, soft_wrap=True)
+    info(f"wrote {len(result.table)} forecasts to {out}{note}")
     _list_flagged(bad, [c for c in groups.columns if c not in ("status", "message")])
 
 
 def _list_flagged(bad, by: list[str]) -> None:
     for _, row in bad.head(SHOW_FLAGGED).iterrows():
         key = ", ".join(f"{c}={row[c]}" for c in by) or "all rows"
-        console.print(f"  {key}: {row['status']}: {row['message']}", highlight=False, soft_wrap=True)
+        info(f"  {key}: {row['status']}: {row['message']}")
     if len(bad) > SHOW_FLAGGED:
-        console.print(f"  ... and {len(bad) - SHOW_FLAGGED} more", highlight=False, soft_wrap=True)
+        info(f"  ... and {len(bad) - SHOW_FLAGGED} more")
+
+
+def _without_fit_result(text: str) -> str:
+    """A bootstrap forecast's fit warnings, less their pointer to a table the CLI does not
+    write."""
+    return text.replace("; see the 'warning' column of FitResult.params", "")
+
+
+def _check_targets(train, targets, mapping, by_cols: list[str]) -> None:
+    """Before any fitting: --at has the input and --by columns, and every row's group is in
+    the data (named by its row number)."""
+    from lawfit.data import InputError, check_columns
+
+    columns = [mapping] if isinstance(mapping, str) else list(mapping.values())
+    check_columns(targets, [*columns, *by_cols], argument="--at")
+    if not by_cols:
+        return
+    check_columns(train, by_cols, argument="data")
+    known = set(train[by_cols].drop_duplicates().itertuples(index=False, name=None))
+    for row, key in enumerate(targets[by_cols].itertuples(index=False, name=None)):
+        if key not in known:
+            group = ", ".join(f"{c}={v!r}" for c, v in zip(by_cols, key, strict=True))
+            raise InputError(f"--at: row {row} has group {group}, which is not in the data")

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded, parse_list, progress_bar
+from lawfit.cli._common import (
+    console,
+    guarded,
+    info,
+    parse_list,
+    progress_bar,
+    shown_warnings,
+    timed,
+)
 
 _ARE_COLUMNS = [
     "family", "method", "n_train_models", "train_fraction", "min_tokens", "are", "checkpoints",
@@ -81,7 +89,7 @@ def hitchhiker_command(
         raise InputError(
             "no designs: no family has 3 models (2 with --borrow) and a target loss below 10"
         )
-    with progress_bar("fitting designs") as update:
+    with shown_warnings(), timed("fit designs"), progress_bar("fitting designs") as update:
         result = estimate(chosen, chosen_methods, progress=update)
     out.mkdir(parents=True, exist_ok=True)
     are = result.are
@@ -109,8 +117,5 @@ def hitchhiker_command(
             f"{row['seconds']:.1f} s",
             highlight=False,
         )
-    console.print(
-        f"wrote {len(are)} rows to {out / 'are.csv'} and the leaderboard in "
-        f"{time.perf_counter() - start:.1f} s",
-        highlight=False,
-    )
+    info(f"wrote {len(are)} rows to {out / 'are.csv'} and the leaderboard in "
+         f"{time.perf_counter() - start:.1f} s")

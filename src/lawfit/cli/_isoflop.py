@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded, parse_list
+from lawfit.cli._common import console, guarded, info, parse_list, shown_warnings, timed
 
 
 @guarded
@@ -40,9 +40,10 @@ def isoflop_command(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {out} exists and is not a folder")
     table = read_table(data)
-    result = isoflop(table, n=n, d=d, loss=loss, compute=compute,
-                     by=parse_list(by, option="--by"), method=method, window=window,
-                     bootstrap=bootstrap, ci=ci, seed=seed)
+    with shown_warnings(), timed("isoflop"):
+        result = isoflop(table, n=n, d=d, loss=loss, compute=compute,
+                         by=parse_list(by, option="--by"), method=method, window=window,
+                         bootstrap=bootstrap, ci=ci, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     result.optima.to_csv(out / "optima.csv", index=False)
     result.exponents.to_csv(out / "exponents.csv", index=False)
@@ -54,4 +55,4 @@ def isoflop_command(
     console.print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
                   highlight=False, soft_wrap=True)
     figures = "isoflop.png" if len(result.exponents) == 1 else f"{len(result.exponents)} figures"
-    console.print(f"wrote optima.csv, exponents.csv and {figures} to {out}", highlight=False)
+    info(f"wrote optima.csv, exponents.csv and {figures} to {out}")

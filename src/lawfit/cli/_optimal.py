@@ -6,23 +6,18 @@ from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded, parse_list, parse_mapping
+from lawfit.cli._common import (
+    console,
+    guarded,
+    info,
+    parse_list,
+    parse_numbers,
+    shown_warnings,
+)
 from lawfit.cli._figures import check_plot_path, save_plot
 
 #: Columns of a ``lawfit fit`` output that are neither parameters nor groups.
 FIT_COLUMNS = ("objective", "status", "steps", "n_points", "n_converged", "message", "warning")
-
-
-def _numbers(text: str, *, option: str) -> dict[str, float]:
-    from lawfit.data import InputError
-
-    values = {}
-    for name, value in parse_mapping(text, option=option).items():
-        try:
-            values[name] = float(value)
-        except ValueError:
-            raise InputError(f"{option}: {name}={value!r} is not a number") from None
-    return values
 
 
 def _group_columns(table, law) -> list[str]:
@@ -83,27 +78,28 @@ def optimal_command(
         raise InputError(f"--law: {err}") from None
     budgets = parse_list(compute, option="--compute", convert=float)
     if params is not None:
-        table, by_cols = pd.DataFrame([_numbers(params, option="--params")]), []
+        table, by_cols = pd.DataFrame([parse_numbers(params, option="--params")]), []
     else:
         table = read_table(fit)
         by_cols = parse_list(by, option="--by") if by else _group_columns(table, law_)
-    result = compute_optimal(
-        table,
-        budgets,
-        law=law_,
-        by=by_cols,
-        draws=None if draws is None else read_table(draws),
-        ci=ci,
-        flops_per_token=flops_per_token,
-        inputs=_numbers(inputs, option="--inputs") if inputs else None,
-    )
+    with shown_warnings():
+        result = compute_optimal(
+            table,
+            budgets,
+            law=law_,
+            by=by_cols,
+            draws=None if draws is None else read_table(draws),
+            ci=ci,
+            flops_per_token=flops_per_token,
+            inputs=parse_numbers(inputs, option="--inputs") if inputs else None,
+        )
     console.print(result.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
                   highlight=False, soft_wrap=True)
     if out is not None:
         write_table(result, out)
-        console.print(f"wrote {len(result)} rows to {out}", highlight=False)
+        info(f"wrote {len(result)} rows to {out}")
     if plot is not None:
         from lawfit.plot import frontier
 
         save_plot(frontier(result, by=by_cols), plot)
-        console.print(f"wrote {plot}", highlight=False)
+        info(f"wrote {plot}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded
+from lawfit.cli._common import guarded, info
 
 
 @guarded
@@ -31,4 +31,4 @@ def report_command(
     from lawfit.report import write_report
 
     written = write_report(folder, out)
-    console.print(f"wrote {written}", highlight=False, soft_wrap=True)
+    info(f"wrote {written}")

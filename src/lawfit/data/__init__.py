@@ -3,7 +3,7 @@ padding a validated table for a law (:class:`GroupedData`)."""
 
 from lawfit.data._corpus import CORPUS_COLUMNS, validate_corpus
 from lawfit.data._grouped import GroupedData, Padded, Reason, RowCheck, bucket, describe_problems
-from lawfit.data._io import read_table, write_table
+from lawfit.data._io import as_table, read_table, write_table
 from lawfit.data._load import available, bundled_path, load
 from lawfit.data._validate import (
     InputError,
@@ -21,6 +21,7 @@ __all__ = [
     "Padded",
     "Reason",
     "RowCheck",
+    "as_table",
     "available",
     "bucket",
     "bundled_path",

@@ -172,7 +172,10 @@ def designs(
     if families is not None:
         unknown = [f for f in families if f not in names]
         if unknown:
-            raise InputError(f"families: {unknown} not in the corpus' column 'family'")
+            raise InputError(
+                f"families: {unknown} not in the corpus' column 'family'; the families are: "
+                + ", ".join(map(str, names))
+            )
         names = list(dict.fromkeys(families))
     donors = list(dict.fromkeys(borrow))
     for donor in donors:

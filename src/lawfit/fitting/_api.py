@@ -20,10 +20,10 @@ import pandas as pd
 from lawfit.data import (
     GroupedData,
     InputError,
+    as_table,
     check_choice,
     check_columns,
     input_columns,
-    read_table,
 )
 from lawfit.fitting._checkpoint import Checkpoint, fingerprint
 from lawfit.fitting._chunked import Plan, fit_groups, group_seeds
@@ -137,7 +137,7 @@ def fit(
                         chunk=chunk)
     if out is not None:
         raise InputError("out: only a Dask DataFrame's fit is written to a folder")
-    data, law = _read(data), _get_law(law)
+    data, law = as_table(data), _get_law(law)
     search, resampling = as_multistart(starts), as_bootstrap(bootstrap)
     _check_options(seed, delta, max_steps, chunk, progress, precision)
     objective = _objective(loss, delta)
@@ -189,16 +189,6 @@ def _is_int(value) -> bool:
 
 def _is_real(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _read(data) -> pd.DataFrame:
-    if isinstance(data, (str, os.PathLike)):
-        return read_table(data)
-    if not isinstance(data, pd.DataFrame):
-        raise InputError(
-            f"data must be a DataFrame or a path to a CSV or Parquet file; got {type(data).__name__}"
-        )
-    return data
 
 
 def _get_law(law) -> Law:

@@ -11,7 +11,7 @@ import numpy as np
 from lawfit.data import GroupedData, bucket
 from lawfit.fitting._batch import fit_batch
 from lawfit.fitting._checkpoint import Checkpoint
-from lawfit.fitting._diagnostics import diagnose_optima, warning_messages
+from lawfit.fitting._diagnostics import diagnose_optima, step_cap_messages, warning_messages
 from lawfit.fitting._objective import Objective
 from lawfit.fitting._settings import MultiStart
 from lawfit.fitting._solver import Solver
@@ -124,13 +124,19 @@ def fit_chunk(plan: Plan, grouped: GroupedData, chunk: np.ndarray, raw: RawFits)
     )
     n = len(chunk)
     status = np.asarray(out.status[:n], np.int64)
-    # Diagnostics describe an optimum: not a point where the step cap struck.
+    params = np.asarray(out.params[:n], float)
+    steps = np.asarray(out.steps[:n], np.int64)
+    # Diagnostics describe an optimum: not a point where the step cap struck, which gets a
+    # warning of its own.
     notes = np.asarray(warning_messages(plan.law, diagnosis)[:n], dtype=object)
-    notes[np.isin(status, [Status.NONFINITE, Status.MAX_STEPS])] = ""
+    notes[status == Status.NONFINITE] = ""
+    capped = status == Status.MAX_STEPS
+    if capped.any():
+        notes[capped] = step_cap_messages(plan.law, params[capped], steps[capped])
     values = dict(
-        params=np.asarray(out.params[:n], float),
+        params=params,
         objective=np.asarray(out.objective[:n], float),
-        steps=np.asarray(out.steps[:n], np.int64),
+        steps=steps,
         status=status,
         n_converged=np.asarray(out.n_converged[:n], np.int64),
         warning=notes,

@@ -47,10 +47,12 @@ __all__ = [
     "BOUND_SE",
     "BOUND_SE_ALONE",
     "BOUND_U",
+    "IMPLAUSIBLE_FACTOR",
     "MAX_CONDITION",
     "Diagnosis",
     "IllConditionedWarning",
     "diagnose_optima",
+    "step_cap_messages",
     "warning_messages",
 ]
 
@@ -66,6 +68,9 @@ BOUND_SE_ALONE = 10.0
 MAX_CONDITION = 1e8
 #: Relative diagonal entry of H below which a parameter has no effect on the fit.
 NO_EFFECT = 1e-16
+#: A parameter of a fit stopped by the step cap is called implausible when its magnitude
+#: exceeds this multiple of the largest magnitude on its start grid (or is not finite).
+IMPLAUSIBLE_FACTOR = 5.0
 
 
 class IllConditionedWarning(UserWarning):
@@ -237,4 +242,32 @@ def warning_messages(law: Law, diagnosis: Diagnosis) -> list[str]:
                 f"constrain the combination of {', '.join(along)}"
             )
         out.append("; ".join(parts))
+    return out
+
+
+def step_cap_messages(law: Law, params: np.ndarray, steps: np.ndarray) -> list[str]:
+    """Warnings for fits stopped by the step cap, whose parameters are no optimum: the cap,
+    and every parameter ``p`` with ``|p| > IMPLAUSIBLE_FACTOR * max |grid|`` (its start
+    grid's largest magnitude; grids of zeros only are not checked) or not finite."""
+    params = np.asarray(params, float)
+    scale = np.array([max(abs(v) for v in p.grid) for p in law.params])
+    limit = IMPLAUSIBLE_FACTOR * scale
+    out = []
+    for g in range(params.shape[0]):
+        values = params[g]
+        odd = [
+            f"{name} = {_g(v)}"
+            for name, v, lim in zip(law.param_names, values, limit, strict=True)
+            if not np.isfinite(v) or (lim > 0 and abs(v) > lim)
+        ]
+        text = (
+            f"stopped by the step cap (max_steps) after {int(steps[g])} steps: the parameters "
+            "are not an optimum"
+        )
+        if odd:
+            text += (
+                f"; implausible {', '.join(odd)} (over {IMPLAUSIBLE_FACTOR:g}x the start "
+                "grid's largest value)"
+            )
+        out.append(text + "; raise max_steps, add bounds or fix parameters")
     return out

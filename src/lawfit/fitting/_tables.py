@@ -66,6 +66,12 @@ def tables(
     table = grouped.keys[list(grouped.by)].copy() if grouped.by else pd.DataFrame(index=range(1))
     table[names] = np.where(usable[:, None], raw.params, np.nan)
     messages = np.where(status == Status.CONVERGED, "", _MESSAGES[status]).astype(object)
+    # n_converged counts starts, not fits: say so where the fit kept did not converge.
+    unconverged = raw.done & (status != Status.CONVERGED)
+    messages[unconverged] = [
+        f"{text} (by the best start; n_converged = {k}: starts that converged)"
+        for text, k in zip(messages[unconverged], raw.n_converged[unconverged], strict=True)
+    ]
     invalid = ~raw.done
     if invalid.any():
         messages[invalid] = [grouped.message(g) for g in np.flatnonzero(invalid)]
@@ -122,7 +128,7 @@ def warn_ill_conditioned(params: pd.DataFrame, by_cols: list[str]) -> None:
         shown.append(head + row["warning"])
     more = f" (and {len(flagged) - 5} more)" if len(flagged) > 5 else ""
     warnings.warn(
-        f"{len(flagged)} of {len(params)} fits are ill-conditioned or at a bound{more}; "
+        f"{len(flagged)} of {len(params)} fits are ill-conditioned, at a bound or stopped by the step cap{more}; "
         + " | ".join(shown)
         + "; see the 'warning' column of FitResult.params",
         IllConditionedWarning,
