@@ -16,6 +16,7 @@ from lawfit.cli._hitchhiker import hitchhiker_command
 from lawfit.cli._isoflop import isoflop_command
 from lawfit.cli._laws import laws_command
 from lawfit.cli._optimal import optimal_command
+from lawfit.cli._predict import predict_command
 from lawfit.cli._report import report_command
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.command("demo")(demo_command)
 app.command("laws")(laws_command)
 app.command("hitchhiker")(hitchhiker_command)
 app.command("optimal")(optimal_command)
+app.command("predict")(predict_command)
 app.command("isoflop")(isoflop_command)
 app.command("report")(report_command)
 
