@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from lawfit.cli._cache import use_compilation_cache
+from lawfit.cli._compare import compare_command
 from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
@@ -33,6 +34,7 @@ app.command("laws")(laws_command)
 app.command("hitchhiker")(hitchhiker_command)
 app.command("optimal")(optimal_command)
 app.command("predict")(predict_command)
+app.command("compare")(compare_command)
 app.command("isoflop")(isoflop_command)
 app.command("report")(report_command)
 
