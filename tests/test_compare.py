@@ -66,14 +66,20 @@ def test_information_criteria_of_the_full_fit(comparison, data):
         assert row["bic"] == pytest.approx(k * np.log(n) + minus_2ll, rel=1e-9)
 
 
-def test_a_cut_value_on_a_column(data):
+def test_groups_and_a_cut_value_on_a_column(data):
     frame = data.assign(C=6 * data["N"] * data["D"])
-    result = compare_laws(frame, X, "loss", laws=LAWS, cut_column="C", cut_value=1e20, **OPTIONS)
-    held = result.points.loc[result.points["law"] == "chinchilla", "held_out"].to_numpy(bool)
-    assert held.sum() == (frame["C"] > 1e20).sum()
+    frame = pd.concat([frame.assign(family="a"), frame.assign(family="b", loss=1.1 * frame["loss"])],
+                      ignore_index=True)
+    result = compare_laws(frame, X, "loss", laws=LAWS, by="family", cut_column="C",
+                          cut_value=1e20, **OPTIONS)
+    assert list(result.table[["family", "law"]].itertuples(index=False, name=None)) == [
+        ("a", "chinchilla"), ("a", "power_law"), ("b", "chinchilla"), ("b", "power_law")]
+    assert (result.table["n_heldout"] == (data["N"] * data["D"] * 6 > 1e20).sum()).all()
     assert result.scale == "C"
-    np.testing.assert_allclose(np.sort(result.points["scale"].to_numpy()[:len(frame)]),
-                               np.sort(frame["C"]), rtol=1e-12)
+    points = result.points[result.points["law"] == "chinchilla"]
+    assert (points["held_out"] == (points["scale"] > 1e20)).all()
+    np.testing.assert_allclose(np.sort(points["scale"]), np.sort(frame["C"]), rtol=1e-12)
+    assert set(result.fits["chinchilla"]["family"]) == {"a", "b"}
 
 
 @pytest.mark.parametrize(
