@@ -97,6 +97,11 @@ def test_bad_options_are_input_errors(data, kwargs, message):
         compare_laws(data, X, "loss", **{"laws": LAWS, **kwargs})
 
 
+def test_no_law_takes_only_the_mapped_inputs(data):
+    with pytest.raises(InputError, match=r"x: no registered law takes only the inputs \['T'\]"):
+        compare_laws(data.assign(T=1.0), {"T": "T"}, "loss")
+
+
 def test_cli_compare_end_to_end(tmp_path, data, comparison):
     data.to_csv(tmp_path / "runs.csv", index=False)
     out = tmp_path / "cmp"
