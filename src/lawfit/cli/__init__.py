@@ -10,6 +10,7 @@ import typer
 
 from lawfit.cli._cache import use_compilation_cache
 from lawfit.cli._common import Output, output_level, with_module
+from lawfit.cli._compare import compare_command
 from lawfit.cli._demo import demo_command
 from lawfit.cli._fit import fit_command
 from lawfit.cli._forecast import forecast_command
@@ -17,6 +18,7 @@ from lawfit.cli._hitchhiker import hitchhiker_command
 from lawfit.cli._isoflop import isoflop_command
 from lawfit.cli._laws import laws_command
 from lawfit.cli._optimal import optimal_command
+from lawfit.cli._predict import predict_command
 from lawfit.cli._report import report_command
 
 app = typer.Typer(
@@ -37,6 +39,16 @@ for _name, _command in [
     ("report", report_command),
 ]:
     app.command(_name)(with_module(_command))  # every command takes --module FILE.py
+app.command("fit")(fit_command)
+app.command("forecast")(forecast_command)
+app.command("demo")(demo_command)
+app.command("laws")(laws_command)
+app.command("hitchhiker")(hitchhiker_command)
+app.command("optimal")(optimal_command)
+app.command("predict")(predict_command)
+app.command("compare")(compare_command)
+app.command("isoflop")(isoflop_command)
+app.command("report")(report_command)
 
 
 def _print_version(value: bool) -> None:

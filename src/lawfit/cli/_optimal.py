@@ -16,17 +16,6 @@ from lawfit.cli._common import (
 )
 from lawfit.cli._figures import check_plot_path, save_plot
 
-#: Columns of a ``lawfit fit`` output that are neither parameters nor groups.
-FIT_COLUMNS = ("objective", "status", "steps", "n_points", "n_converged", "message", "warning")
-
-
-def _group_columns(table, law) -> list[str]:
-    """A fit table's group columns: all but the parameters, their SE/CI columns and
-    ``lawfit fit``'s own columns."""
-    own = set(law.param_names) | set(FIT_COLUMNS)
-    own |= {f"{p}_{s}" for p in law.param_names for s in ("se", "lo", "hi")}
-    return [c for c in table.columns if c not in own]
-
 
 @guarded
 def optimal_command(
@@ -67,6 +56,7 @@ def optimal_command(
 
     from lawfit.data import InputError, read_table, write_table
     from lawfit.evaluate import compute_optimal
+    from lawfit.fitting import group_columns
     from lawfit.laws import get as get_law
 
     check_plot_path(plot)
@@ -81,7 +71,7 @@ def optimal_command(
         table, by_cols = pd.DataFrame([parse_numbers(params, option="--params")]), []
     else:
         table = read_table(fit)
-        by_cols = parse_list(by, option="--by") if by else _group_columns(table, law_)
+        by_cols = parse_list(by, option="--by") if by else group_columns(table, law_)
     with shown_warnings():
         result = compute_optimal(
             table,

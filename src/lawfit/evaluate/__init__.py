@@ -1,7 +1,9 @@
-"""Evaluation: synthetic data, estimation designs, error and calibration metrics."""
+"""Evaluation: synthetic data, estimation designs, law comparison, error and calibration
+metrics."""
 
 from lawfit.evaluate._allocation import compute_optimal, optimal_size
 from lawfit.evaluate._calibration import MSCE_LEVELS, calibration_points, calibration_report
+from lawfit.evaluate._compare import COMPARISON_COLUMNS, LawComparison, compare_laws
 from lawfit.evaluate._hitchhiker import (
     COLPRET_START,
     DATABLATIONS,
@@ -18,15 +20,18 @@ from lawfit.evaluate._simulate import simulate
 
 __all__ = [
     "COLPRET_START",
+    "COMPARISON_COLUMNS",
     "DATABLATIONS",
     "ISOFLOP_STATUSES",
     "MSCE_LEVELS",
     "Designs",
     "Estimates",
     "IsoFLOPResult",
+    "LawComparison",
     "Method",
     "calibration_points",
     "calibration_report",
+    "compare_laws",
     "compute_optimal",
     "designs",
     "estimate",

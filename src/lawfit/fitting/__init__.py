@@ -6,7 +6,8 @@ Objectives (:class:`HuberLog`, :class:`MSE`, :class:`LogMSE`, :class:`MSLE`,
 array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of padded arrays
 in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
 (the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
-:func:`solve` runs one solver on any function given as :class:`Functions` (lawfit's
+:func:`predict` evaluates a table of fitted parameters (one row per group) at new
+inputs. :func:`solve` runs one solver on any function given as :class:`Functions` (lawfit's
 Bayesian modes use it with :class:`LBFGS`). The batched kernel itself is private.
 """
 
@@ -24,6 +25,7 @@ from lawfit.fitting._objective import (
     LogMSE,
     Objective,
 )
+from lawfit.fitting._predict import FIT_COLUMNS, UnconvergedFitWarning, group_columns, predict
 from lawfit.fitting._problem import Functions
 from lawfit.fitting._result import FitResult
 from lawfit.fitting._settings import Bootstrap, MultiStart
@@ -31,6 +33,7 @@ from lawfit.fitting._solver import Solution, Solver, solve
 from lawfit.fitting._status import Status
 
 __all__ = [
+    "FIT_COLUMNS",
     "LBFGS",
     "MSE",
     "MSLE",
@@ -49,8 +52,11 @@ __all__ = [
     "Solution",
     "Solver",
     "Status",
+    "UnconvergedFitWarning",
     "fit",
     "fit_batch",
     "fit_params",
+    "group_columns",
+    "predict",
     "solve",
 ]

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from lawfit.data import InputError, check_columns, describe_problems, input_columns, numeric_column
 from lawfit.fitting._objective import Objective
-from lawfit.fitting._status import Status
+from lawfit.fitting._predict import predict
 from lawfit.laws import Law
-from lawfit.precision import computing
 
 __all__ = ["FitResult"]
 
@@ -50,44 +46,16 @@ class FitResult:
         return self.law.param_names
 
     def predict(self, data: pd.DataFrame, x: Mapping[str, str] | str | None = None) -> np.ndarray:
-        """Predictions for every row of ``data`` from its group's fitted parameters.
+        """Predictions for every row of ``data`` from its group's fitted parameters
+        (:func:`lawfit.fitting.predict`).
 
         ``x`` maps inputs to columns of ``data`` (default: the fit's mapping). Rows of a
-        group that was not fitted successfully get NaN and a warning naming the group; a
-        group absent from the fit is an error.
+        group whose fit did not converge get NaN and a warning naming the group; a group
+        absent from the fit is an error.
         """
-        mapping = self.x if x is None else input_columns(x, self.law.inputs, law=self.law.name)
-        check_columns(data, list(mapping.values()), argument="x")
-        inputs = {}
-        for name, column in mapping.items():
-            values, problem = numeric_column(data, column, role=f"input {name}")
-            if (problem != "").any():
-                raise InputError("data: " + describe_problems(problem.to_numpy(), np.asarray(data.index)))
-            inputs[name] = values
-        if self.by:
-            check_columns(data, self.by, argument="by")
-            keys = data[self.by].reset_index(drop=True)
-            merged = keys.merge(self.params, on=self.by, how="left", indicator=True)
-            absent = merged["_merge"] == "left_only"
-            if absent.any():
-                missing = keys[absent.to_numpy()].drop_duplicates().head(5).to_dict("records")
-                raise InputError(f"predict: groups not in the fit: {missing}")
-            table = merged
-        else:
-            table = pd.concat([self.params] * len(data), ignore_index=True)
-        failed = table["status"] != Status.CONVERGED.label
-        if failed.any():
-            groups = table.loc[failed, self.by].drop_duplicates().head(5).to_dict("records")
-            warnings.warn(
-                f"predict: {int(failed.sum())} rows belong to groups whose fit did not converge "
-                f"({groups or 'the single group'}); their predictions use the best parameters "
-                "found, or NaN where there are none",
-                stacklevel=2,
-            )
-        with computing("float64"):
-            params = {p: jnp.asarray(table[p].to_numpy(dtype=float)) for p in self.param_names}
-            out = self.law.predict(params, {k: jnp.asarray(v) for k, v in inputs.items()})
-            return np.asarray(out)
+        table = predict(self.params, data, law=self.law, x=self.x if x is None else x,
+                        by=self.by)
+        return table["prediction"].to_numpy()
 
     def summary(self) -> str:
         """A readable table of the fitted parameters (with CIs when bootstrapped)."""

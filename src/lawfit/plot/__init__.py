@@ -9,6 +9,7 @@ from lawfit.plot._forecast import forecast_intervals
 from lawfit.plot._frontier import frontier
 from lawfit.plot._heatmap import are_heatmap, are_heatmaps
 from lawfit.plot._isoflop import isoflop_figure
+from lawfit.plot._law_comparison import law_comparison
 from lawfit.plot._posterior import pair_plot
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "forecast_intervals",
     "frontier",
     "isoflop_figure",
+    "law_comparison",
     "method_comparison",
     "pair_plot",
     "parity",
