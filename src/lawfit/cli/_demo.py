@@ -112,7 +112,7 @@ def _chinchilla(bootstrap: int, out: Path) -> None:
             {"N": "N", "D": "D"},
             "loss",
             starts="hoffmann",
-            bootstrap=bootstrap or None,
+            bootstrap=bootstrap,
             solver="lbfgs",
             progress=update,
         )
