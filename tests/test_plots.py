@@ -153,7 +153,8 @@ def test_pair_plot_from_posterior_draws_and_tables():
     assert not any(ax.axison for ax in (axes[0, 1], axes[0, 2], axes[1, 2]))
     rendered(fig)
     posterior = Posterior(law=lawfit.laws.get("power_law"), x={"x": "size"}, y="loss", by=["run"],
-                          groups=pd.DataFrame({"run": ["a", "b"]}), draws=draws, box=np.zeros((2, 1)))
+                          groups=pd.DataFrame({"run": ["a", "b"]}), draws=draws, box=np.zeros((2, 1)),
+                          sampler=lawfit.bayes.Laplace())
     from_posterior = plot.pair_plot(posterior, group=0)  # the law's E, A, alpha; not sigma
     assert [ax.get_xlabel() for ax in from_posterior.axes[-3:]] == ["E", "A", "alpha"]
     np.testing.assert_allclose(from_posterior.axes[3].collections[0].get_offsets()[:, 0],
