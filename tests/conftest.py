@@ -26,3 +26,21 @@ def chinchilla_frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def rng() -> np.random.Generator:
     return np.random.default_rng(20250101)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module. Every CPU executable holds its
+    own memory mappings; one process compiling the whole suite's programs would pass the
+    kernel's ``vm.max_map_count`` (65,530) and XLA would crash mid-compile."""
+    yield
+    jax.clear_caches()
+    for cached in _lru_caches():
+        cached.cache_clear()
+
+
+def _lru_caches():
+    from lawfit.bayes import _hierarchical_model, _laplace, _model, _nuts
+
+    return [getattr(module, name) for module in (_hierarchical_model, _laplace, _model, _nuts)
+            for name in dir(module) if hasattr(getattr(module, name), "cache_clear")]

@@ -78,7 +78,8 @@ def test_fit_recovers_random_parameters(case):
 # --- monotonicity ----------------------------------------------------------------------
 
 DECREASING = [n for n in lawfit.laws.names() if lawfit.laws.get(n).decreasing_in]
-_INPUT_RANGE = {"x": (1.0, 14.0), "N": (6.0, 12.0), "D": (7.0, 13.0), "U": (7.0, 12.0)}
+_INPUT_RANGE = {"x": (1.0, 14.0), "N": (6.0, 12.0), "D": (7.0, 13.0), "U": (7.0, 12.0),
+                "S_min": (2.0, 7.0)}
 
 
 def _prior_value(param, z, q):

@@ -31,6 +31,8 @@ app = typer.Typer(
 for _name, _command in [
     ("fit", fit_command),
     ("forecast", forecast_command),
+    ("predict", predict_command),
+    ("compare", compare_command),
     ("demo", demo_command),
     ("laws", laws_command),
     ("hitchhiker", hitchhiker_command),
@@ -39,16 +41,6 @@ for _name, _command in [
     ("report", report_command),
 ]:
     app.command(_name)(with_module(_command))  # every command takes --module FILE.py
-app.command("fit")(fit_command)
-app.command("forecast")(forecast_command)
-app.command("demo")(demo_command)
-app.command("laws")(laws_command)
-app.command("hitchhiker")(hitchhiker_command)
-app.command("optimal")(optimal_command)
-app.command("predict")(predict_command)
-app.command("compare")(compare_command)
-app.command("isoflop")(isoflop_command)
-app.command("report")(report_command)
 
 
 def _print_version(value: bool) -> None:

@@ -8,8 +8,9 @@ far from the optimum, this is what lets L-BFGS take long steps. A trial that fai
 falls back to the remembered point if there is one, else backtracks by safeguarded
 quadratic interpolation. A line search that has backtracked to a step below the rounding of
 ``u`` has collapsed (scipy's ABNORMAL_TERMINATION_IN_LNSRCH): the fit stops as ``stalled``,
-unless the full step promised a first-order reduction -g.d below ``ftol |f|`` or the
-gradient is below ``gtol`` (then it is ``converged``). An accepted point updates the
+unless the full step promised a first-order reduction -g.d below ``max(ftol, 1e7 eps) |f|``
+(scipy L-BFGS-B's default ``factr``) or the gradient is below ``gtol`` (then it is
+``converged``). An accepted point updates the
 curvature memory through :func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
 next direction (Nocedal & Wright 2006, "Numerical Optimization", Algs. 3.5 and 7.5). One
 evaluation per step keeps every lane of a batch in lock step.
@@ -138,7 +139,9 @@ class LBFGS(Solver):
         small_reduction = accept & ~fresh & (jnp.abs(f - f_a) <= ftol * jnp.abs(f_a))
         small_grad = accept & (jnp.max(jnp.abs(g_a)) <= self.gtol)
         collapsed = ~fresh & (t < 1) & (t * jnp.linalg.norm(d) <= eps * (jnp.linalg.norm(u) + eps))
-        negligible = small_grad | (-slope <= ftol * jnp.abs(f))
+        # no representable step lowers f: a minimum to the objective's rounding when the full
+        # step promised at most scipy L-BFGS-B's default relative reduction (factr 1e7 * eps)
+        negligible = small_grad | (-slope <= jnp.maximum(ftol, 1e7 * eps) * jnp.abs(f))
         line_search_failed = collapsed & ~negligible
 
         def pick(new, old):

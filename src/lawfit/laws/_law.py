@@ -26,6 +26,9 @@ __all__ = [
 
 PriorFamily = Literal["normal", "lognormal", "uniform"]
 
+#: The most rows :meth:`Law.start_grid` returns; larger products are thinned.
+MAX_GRID_STARTS = 10_000
+
 #: Columns of a fit's output table; a parameter may not take one of these names.
 RESERVED_NAMES = frozenset(
     {"objective", "status", "steps", "n_points", "n_converged", "message", "warning", "method"}
@@ -276,9 +279,19 @@ class Law:
         return out.reshape(shape)
 
     def start_grid(self) -> np.ndarray:
-        """Cartesian product of the parameters' grids, moved inside bounds: shape (S, K)."""
+        """Cartesian product of the parameters' grids, moved inside bounds: shape (S, K).
+
+        A product of more than :data:`MAX_GRID_STARTS` rows (e.g. ``bnsl3``'s 8 * 12^3) is
+        thinned to a fixed, seeded sample of that many distinct rows, in product order.
+        """
         axes = [[p.inside(v) for v in p.grid] for p in self.params]
-        return np.array(list(itertools.product(*axes)), dtype=float)
+        sizes = [len(a) for a in axes]
+        total = math.prod(sizes)
+        if total <= MAX_GRID_STARTS:
+            return np.array(list(itertools.product(*axes)), dtype=float)
+        rows = np.sort(np.random.default_rng(0).choice(total, MAX_GRID_STARTS, replace=False))
+        index = np.unravel_index(rows, sizes)
+        return np.stack([np.asarray(a, dtype=float)[i] for a, i in zip(axes, index, strict=True)], 1)
 
     def describe(self) -> str:
         lines = [f"{self.name}: {self.formula}", f"  inputs: {', '.join(self.inputs)}"]

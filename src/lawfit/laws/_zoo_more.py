@@ -24,7 +24,7 @@ def bnsl_n(n_breaks: int) -> Law:
     y = a + b x^-c0 prod_{i=1}^n (1 + (x/d_i)^(1/f_i))^(-c_i f_i) (Caballero et al. 2023,
     arXiv:2210.14891, eq. 1; their figures use n = 3). ``bnsl_n(1)`` is ``bnsl`` and
     ``bnsl_n(2)`` is ``bnsl2``; a new ``n`` is built once and registered. The start grid is
-    the product of every break's (c_i, d_i, f_i) grid: 8 * 12^n starts.
+    the product of every break's (c_i, d_i, f_i) grid: 8 * 12^n starts, thinned to 10,000 for n >= 3.
     """
     if isinstance(n_breaks, bool) or not isinstance(n_breaks, int) or n_breaks < 1:
         raise ValueError(f"n_breaks must be an integer >= 1; got {n_breaks!r}")
