@@ -34,7 +34,9 @@ def hitchhiker_command(
         None, "--families", help="Comma-separated families (default: all with >= 3 models)."
     ),
     methods: str = typer.Option(
-        "colpret,huber-grid", "--methods", help="colpret and/or huber-grid."
+        "colpret,huber-grid", "--methods",
+        help="Comma-separated methods: colpret, huber-grid, mse-grid, epoch, or any a --module "
+        "FILE.py registers (lawfit.evaluate.register_method).",
     ),
     min_tokens: str = typer.Option(
         "0,1e10", "--min-tokens", help="Token cuts: checkpoints at or below one are not used."

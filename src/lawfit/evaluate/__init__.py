@@ -14,6 +14,8 @@ from lawfit.evaluate._hitchhiker import (
     estimate,
     get_method,
     leaderboard,
+    method_names,
+    register_method,
 )
 from lawfit.evaluate._isoflop import ISOFLOP_STATUSES, IsoFLOPResult, isoflop
 from lawfit.evaluate._simulate import simulate
@@ -38,6 +40,8 @@ __all__ = [
     "get_method",
     "isoflop",
     "leaderboard",
+    "method_names",
     "optimal_size",
+    "register_method",
     "simulate",
 ]

@@ -45,6 +45,8 @@ __all__ = [
     "estimate",
     "get_method",
     "leaderboard",
+    "method_names",
+    "register_method",
 ]
 
 LAW = get_law("chinchilla")
@@ -99,17 +101,66 @@ def _huber_grid() -> Method:
     """Huber (delta 1e-3) on log loss, summed, from a 2^3 grid of starts (E in {0.5, 2},
     A = B = 1e3, alpha and beta in {0.2, 0.6}; L-BFGS, the best start is kept), after
     Hoffmann et al. 2022 and Besiroglu et al. 2024."""
-    pairs = itertools.product((0.5, 2.0), (0.2, 0.6), (0.2, 0.6))
-    grid = np.array([(e, 1e3, 1e3, alpha, beta) for e, alpha, beta in pairs])
     solver = LBFGS(ftol=1e-9, max_steps=500)
-    return Method("huber-grid", HuberLog(1e-3), solver, grid, LAW.lower, LAW.upper)
+    return Method("huber-grid", HuberLog(1e-3), solver, _SMALL_GRID, LAW.lower, LAW.upper)
 
 
-_METHODS: dict[str, Callable[[], Method]] = {"colpret": _colpret, "huber-grid": _huber_grid}
+def _mse_grid() -> Method:
+    """Least squares on the raw loss (as ``colpret``) from ``huber-grid``'s 8 starts with
+    L-BFGS: what a multi-start ``curve_fit`` does, without the robust loss."""
+    solver = LBFGS(ftol=1e-9, max_steps=500)
+    return Method("mse-grid", MSE(), solver, _SMALL_GRID, LAW.lower, LAW.upper)
+
+
+def _epoch() -> Method:
+    """Hoffmann et al.'s 4,500-start grid as Besiroglu et al. 2024 (arXiv:2404.10102) refit
+    it: Huber (delta 1e-3) on log loss, L-BFGS, starts E = e^e, A = e^a, B = e^b with
+    e in {-1, -.5, 0, .5, 1}, a, b in {0, 5, ..., 25}, alpha, beta in {0, .5, ..., 2}
+    (a start on a bound is moved just inside it)."""
+    axes = [np.exp(np.arange(-1.0, 1.01, 0.5)), np.exp(np.arange(0.0, 26.0, 5.0)),
+            np.exp(np.arange(0.0, 26.0, 5.0)), np.arange(0.0, 2.01, 0.5), np.arange(0.0, 2.01, 0.5)]
+    grid = np.array([[p.inside(v) for p, v in zip(LAW.params, row, strict=True)]
+                     for row in itertools.product(*axes)])
+    solver = LBFGS(ftol=1e-9, max_steps=500)
+    return Method("epoch", HuberLog(1e-3), solver, grid, LAW.lower, LAW.upper)
+
+
+_SMALL_GRID = np.array([(e, 1e3, 1e3, alpha, beta)
+                        for e, alpha, beta in itertools.product((0.5, 2.0), (0.2, 0.6), (0.2, 0.6))])
+_METHODS: dict[str, Callable[[], Method]] = {
+    "colpret": _colpret, "huber-grid": _huber_grid, "mse-grid": _mse_grid, "epoch": _epoch,
+}
+
+
+def register_method(method: Method | Callable[[], Method], *, overwrite: bool = False) -> None:
+    """Make a :class:`Method` (or a function building one) available by its name to
+    :func:`estimate` and ``lawfit hitchhiker --methods`` (a ``--module FILE.py`` may call
+    this). Its starts and bounds are checked against :data:`LAW`'s parameters here."""
+    factory = (lambda: method) if isinstance(method, Method) else method
+    built = factory()
+    if not isinstance(built, Method):
+        raise TypeError(f"register_method expects a Method; got {type(built).__name__}")
+    k = len(LAW.params)
+    starts = np.asarray(built.starts, dtype=float)
+    if starts.ndim != 2 or starts.shape[1] != k or len(starts) == 0:
+        raise ValueError(f"method {built.name!r}: starts must be an (S, {k}) array of "
+                         f"({', '.join(LAW.param_names)}); got shape {starts.shape}")
+    for bound in ("lower", "upper"):
+        if np.shape(getattr(built, bound)) != (k,):
+            raise ValueError(f"method {built.name!r}: {bound} must have {k} values")
+    if built.name in _METHODS and not overwrite:
+        raise ValueError(f"a method named {built.name!r} is registered already "
+                         "(pass overwrite=True)")
+    _METHODS[built.name] = factory
+
+
+def method_names() -> list[str]:
+    """Names of the registered methods, built-in ones first."""
+    return list(_METHODS)
 
 
 def get_method(name: str | Method) -> Method:
-    """The method called ``name``: ``colpret`` or ``huber-grid``."""
+    """The method called ``name`` (see :func:`method_names`)."""
     if isinstance(name, Method):
         return name
     if name not in _METHODS:
