@@ -32,7 +32,7 @@ from lawfit.evaluate import simulate
 from lawfit.laws import encode_inputs
 
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.3}
-SMALL = NUTS(chains=2, warmup=200, samples=200)
+SMALL = NUTS(chains=2, warmup=300, samples=300)
 AT_COLUMNS = ["D", "family", "N"]
 
 
@@ -143,7 +143,7 @@ def test_posterior_recovers_and_reports(post):
     for (_, row), alpha in zip(table.iterrows(), (0.34, 0.3), strict=True):
         assert row["alpha_lo"] < alpha < row["alpha_hi"]
         assert row["E_lo"] < TRUE["E"] < row["E_hi"]
-    assert post.draws["alpha"].shape == (2, 2, 200)
+    assert post.draws["alpha"].shape == (2, 2, 300)
     idata = post.to_arviz(1)
     assert set(idata.posterior.data_vars) >= {"alpha", "beta", "E", "sigma", "df"}
 

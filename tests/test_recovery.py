@@ -72,7 +72,7 @@ SLOW_CASES = [
             "N": np.array([1e8, 4e8, 1.6e9, 6.4e9])[:, None, None],
             "U": np.array([1e9, 1e10])[None, :, None],
             "D": np.array([1e9, 1e10])[None, :, None]
-            * np.array([0.5, 1, 2, 4, 8, 16, 32, 64])[None, None, :],
+            * np.array([1, 2, 4, 8, 16, 32, 64, 128])[None, None, :],
         },
         ("E", "alpha", "R_D_star"),
     ),
