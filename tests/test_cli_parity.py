@@ -18,18 +18,7 @@ from lawfit.data import InputError, read_table, write_table
 from lawfit.fitting import IllConditionedWarning
 from lawfit.fitting._diagnostics import IMPLAUSIBLE_FACTOR, step_cap_messages
 from lawfit.laws import get as get_law
-
-FIT = ["--law", "power_law", "--x", "x=size", "--y", "loss", "--loss", "log-mse", "--starts", "4"]
-
-
-def groups_frame(n_groups: int = 3, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    size = np.logspace(6, 10, 8)
-    rows = []
-    for g in range(n_groups):
-        loss = (1.5 + 0.1 * g + 50 * size**-0.2) * np.exp(0.01 * rng.standard_normal(8))
-        rows.append(pd.DataFrame({"run": f"r{g}", "size": size, "loss": loss}))
-    return pd.concat(rows, ignore_index=True)
+from test_cli_fit import FIT, groups_frame
 
 
 def invoke(*args):
