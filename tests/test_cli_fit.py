@@ -58,6 +58,9 @@ CASES = {
     "policy": (groups_frame(), ["--on-invalid", "ignore"], r"on_invalid must be 'raise' or 'skip'"),
     "x_pairs": (groups_frame(), ["--x", "x=size,D"], r"--x: expected NAME=COLUMN pairs separated by commas"),
     "precision": (groups_frame(), ["--precision", "half"], r"precision must be 'float64' or 'float32'"),
+    "start_pairs": (groups_frame(), ["--starts", "E=1,A=2,gamma=3"],
+                    r"starts: law 'power_law' has parameters E, A, alpha; no value for alpha; unknown gamma"),
+    "start_value": (groups_frame(), ["--starts", "E=1,A=2,alpha=x"], r"--starts: alpha='x' is not a number"),
 }
 
 
@@ -162,6 +165,23 @@ def test_output_table(reference):
     assert list(table.columns) == ["run", "E", "A", "alpha", "objective", "status", "steps",
                                    "n_points", "n_converged", "message", "warning"]
     assert (table["status"] == "converged").all() and len(table) == 12
+
+
+def test_one_start_given_as_pairs_is_the_api_fit_from_that_start(tmp_path, reference):
+    """--starts NAME=VALUE,...: one start per group, the same fit as lawfit.fit from it."""
+    import lawfit
+
+    data, _ = reference
+    out = tmp_path / "one.parquet"
+    start = {"E": 1.2, "A": 30.0, "alpha": 0.15}
+    pairs = ",".join(f"{k}={v}" for k, v in start.items())
+    result = run(data, *FIT, "--starts", pairs, "--by", "run", "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out)
+    api = lawfit.fit(pd.read_parquet(data), "power_law", {"x": "size"}, "loss", by="run",
+                     loss="log-mse", starts=pd.DataFrame([start])).params
+    assert (table["status"] == "converged").all()
+    pd.testing.assert_frame_equal(table, api.reset_index(drop=True), check_dtype=False)
 
 
 def test_skip_reports_invalid_group_and_fits_the_rest(tmp_path, reference):

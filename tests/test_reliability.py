@@ -323,6 +323,24 @@ def fitted_groups(monkeypatch):
     return calls
 
 
+def test_chunks_cover_every_group_once_in_few_shapes():
+    """Bulk fits: every group in one call, at most per_call per call, one shape per level,
+    and sizes merged into one padded length when that costs little (10-30 points -> 32)."""
+    sizes = np.random.default_rng(0).integers(10, 31, 1000)
+    calls = list(_chunked.chunks(np.arange(1000), sizes, per_call=300))
+    members = np.concatenate([c.groups for c in calls])
+    assert sorted(members.tolist()) == list(range(1000))
+    assert all(len(c.groups) <= 300 and len(c.groups) <= c.groups_to for c in calls)
+    assert all(sizes[c.groups].max() <= c.points for c in calls)
+    assert {(c.points, c.groups_to) for c in calls} == {(32, 256)}  # 4 calls of 250, one shape
+
+    # 8 and 1,000 points: merging would pad most groups 128-fold, so two lengths stay.
+    sizes = np.array([8] * 50 + [1000] * 2)
+    shapes = {(c.points, c.groups_to) for c in _chunked.chunks(np.arange(52), sizes, per_call=64)}
+    assert shapes == {(8, 64), (1024, 8)}
+    assert _chunked.bucket(sizes, levels=1).sum() > _chunked.MERGE_SLACK * _chunked.bucket(sizes).sum()
+
+
 def _interrupt_after_first_chunk(done, total):
     raise KeyboardInterrupt
 

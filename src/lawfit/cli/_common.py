@@ -197,6 +197,19 @@ def parse_numbers(text: str | None, *, option: str) -> dict[str, float]:
     return values
 
 
+def parse_starts(text: str, *, option: str = "--starts"):
+    """'hoffmann' / 'grid' as given, '64' -> 64 random starts, 'E=1.69,A=406.4,...' -> one
+    start (a one-row DataFrame with a value for every parameter)."""
+    import pandas as pd
+
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if "=" in text:
+        return pd.DataFrame([parse_numbers(text, option=option)])
+    return text
+
+
 def parse_bounds(text: str | None, *, option: str) -> dict[str, tuple[float | None, float | None]]:
     """'E=0:,alpha=0:2' -> {'E': (0.0, None), 'alpha': (0.0, 2.0)}: NAME=LO:HI pairs, an
     empty end open; {} for None."""

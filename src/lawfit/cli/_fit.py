@@ -16,6 +16,7 @@ from lawfit.cli._common import (
     parse_list,
     parse_mapping,
     parse_numbers,
+    parse_starts,
     progress_bar,
     refuse_overwrite,
     shown_warnings,
@@ -65,7 +66,9 @@ def fit_command(
     ),
     delta: float = typer.Option(1e-3, "--delta", help="Huber threshold on log residuals."),
     starts: str = typer.Option(
-        "hoffmann", "--starts", help="'hoffmann' (the law's grid) or a number of random starts."
+        "hoffmann", "--starts", help="'hoffmann' (the law's grid), a number of random starts, "
+        "or one start as NAME=VALUE pairs for every parameter, e.g. "
+        "E=1.69,A=406.4,B=410.7,alpha=0.34,beta=0.28."
     ),
     bootstrap: int = typer.Option(
         0, "--bootstrap", help="Bootstrap resamples per group (adds SEs and CIs)."
@@ -154,10 +157,7 @@ def fit_command(
         resampling = Bootstrap(bootstrap, 0.95 if ci is None else ci)
     except InputError as err:
         raise InputError(f"--bootstrap/--ci: {err}") from None
-    try:
-        start_spec = int(starts)
-    except ValueError:
-        start_spec = starts
+    start_spec = parse_starts(starts)
     partial = checkpoint_path(out) if resume else None
     if partial is not None and partial.exists():
         info(f"resuming from {partial}")
@@ -239,7 +239,7 @@ def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts,
     frame = dd.read_csv(text) if text.lower().endswith(".csv") else dd.read_parquet(text)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
-    start_spec = int(starts) if starts.isdigit() else starts
+    start_spec = parse_starts(starts)
     try:
         with Client(cluster):
             fit_frame(frame, law, mapping, y, by=parse_list(by, option="--by"), out=out,

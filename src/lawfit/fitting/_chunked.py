@@ -20,7 +20,7 @@ from lawfit.fitting._tables import RawFits
 from lawfit.laws import Law
 from lawfit.precision import computing, dtype_of
 
-__all__ = ["TASK_BUDGET", "Plan", "chunks", "fit_chunk", "fit_groups", "group_seeds"]
+__all__ = ["MERGE_SLACK", "TASK_BUDGET", "Chunk", "Plan", "chunks", "fit_chunk", "fit_groups", "group_seeds"]
 
 #: Default tasks (groups x starts, or groups x resamples) per kernel call.
 TASK_BUDGET = 1 << 16
@@ -57,16 +57,46 @@ def group_seeds(seed: int, keys: list[tuple], resamples: int) -> np.ndarray:
     )
 
 
-def chunks(groups: np.ndarray, sizes: np.ndarray, per_call: int) -> Iterator[np.ndarray]:
-    """``groups`` in kernel calls of at most ``per_call`` groups of one padded size (sorted
-    by size, then by group)."""
+#: A bulk fit pads groups of different sizes to one point count when that costs at most this
+#: much more padded work than one compiled kernel per size (each shape is a compilation of
+#: several seconds on a CPU).
+MERGE_SLACK = 1.25
+
+
+class Chunk(NamedTuple):
+    """One kernel call: ``groups`` padded to ``points`` slots each and to ``groups_to`` rows."""
+
+    groups: np.ndarray
+    points: int
+    groups_to: int
+
+
+def chunks(groups: np.ndarray, sizes: np.ndarray, per_call: int) -> Iterator[Chunk]:
+    """``groups`` in kernel calls of at most ``per_call`` groups, with as few distinct padded
+    shapes as the work allows (sorted by size, then by group).
+
+    Sizes are padded to the fewest :func:`bucket` levels whose padded total stays within
+    :data:`MERGE_SLACK` of one level per size; each level's groups are cut into equal
+    chunks, all padded to the same number of rows, so a level compiles once.
+    """
     groups = np.asarray(groups, np.int64)
+    if not len(groups):
+        return
     order = groups[np.argsort(sizes[groups], kind="stable")]
-    padded = bucket(sizes[order]) if len(order) else np.zeros(0, np.int64)
+    own = bucket(sizes[order])
+    padded = own
+    for levels in range(1, len(np.unique(own))):
+        merged = bucket(sizes[order], levels=levels)
+        if merged.sum() <= MERGE_SLACK * own.sum():
+            padded = merged
+            break
     for size in np.unique(padded):
         members = order[padded == size]
-        for start in range(0, len(members), per_call):
-            yield members[start : start + per_call]
+        n_calls = -(-len(members) // per_call)
+        length = -(-len(members) // n_calls)
+        groups_to = bucket(length) if length > 1 else 1
+        for start in range(0, len(members), length):
+            yield Chunk(members[start : start + length], int(size), groups_to)
 
 
 def fit_groups(
@@ -85,19 +115,20 @@ def fit_groups(
     if raw.done.any() and progress is not None:
         progress(int(raw.done.sum()), len(valid))
     per_call = chunk or max(1, TASK_BUDGET // max(len(plan.search.starts), plan.resamples, 1))
-    for groups in chunks(valid, grouped.sizes, per_call):
-        if raw.done[groups].all():
+    for chunk_ in chunks(valid, grouped.sizes, per_call):
+        if raw.done[chunk_.groups].all():
             continue
-        fit_chunk(plan, grouped, groups, raw)
+        fit_chunk(plan, grouped, chunk_, raw)
         checkpoint.save(raw)
         if progress is not None:
             progress(int(raw.done.sum()), len(valid))
     return raw
 
 
-def fit_chunk(plan: Plan, grouped: GroupedData, chunk: np.ndarray, raw: RawFits) -> None:
-    """Fit the groups of ``chunk`` in one padded kernel call and store them in ``raw``."""
-    padded = grouped.pad(chunk, groups_to=bucket(len(chunk)) if len(chunk) > 1 else 1)
+def fit_chunk(plan: Plan, grouped: GroupedData, chunk_: Chunk, raw: RawFits) -> None:
+    """Fit the groups of ``chunk_`` in one padded kernel call and store them in ``raw``."""
+    chunk = chunk_.groups
+    padded = grouped.pad(chunk, points=chunk_.points, groups_to=chunk_.groups_to)
     slots = padded.groups
     fixed_values = None if plan.fixed_values is None else plan.fixed_values[slots]
     free = None if plan.free is None else plan.free[slots]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lawfit.data import InputError, check_columns
+from lawfit.data import InputError
 from lawfit.laws import Law
 from lawfit.laws.bijection import to_natural, to_unconstrained
 from lawfit.precision import PRECISIONS, computing
@@ -155,7 +155,15 @@ def start_values(law: Law, starts, lower, upper, seed: int = 0) -> np.ndarray:
             unit = (strata + rng.random((starts, len(lo)))) / starts
             return np.asarray(to_natural(lo + unit * (hi - lo), lower, upper))
     if isinstance(starts, pd.DataFrame):
-        check_columns(starts, list(law.param_names), argument="starts")
+        missing = [n for n in law.param_names if n not in starts.columns]
+        unknown = [str(c) for c in starts.columns if c not in law.param_names]
+        if missing or unknown:
+            raise InputError(
+                f"starts: law {law.name!r} has parameters {', '.join(law.param_names)}; "
+                + (f"no value for {', '.join(missing)}" if missing else "")
+                + ("; " if missing and unknown else "")
+                + (f"unknown {', '.join(unknown)}" if unknown else "")
+            )
         starts = starts[list(law.param_names)].to_numpy(dtype=float)
     values = np.atleast_2d(np.asarray(starts, float))
     if values.ndim != 2 or values.shape[1] != len(law.params) or not np.isfinite(values).all():
