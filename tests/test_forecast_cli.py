@@ -46,6 +46,17 @@ def test_bootstrap_writes_the_relied_on_shape(files):
     assert (pred["lo_50"] <= pred["median"]).all() and (pred["median"] <= pred["hi_50"]).all()
 
 
+def test_thin_keeps_a_few_checkpoints_per_run_and_says_so(files):
+    """4 models x 4 checkpoints, --thin 2: each run keeps its first and last checkpoint."""
+    result = _run(files, "--method", "bootstrap", "--bootstrap", "20", "--by", "fam", "--thin", "2")
+    assert result.exit_code == 0, result.output
+    assert "thinned the training data to 8 of 16 rows (at most 2 checkpoints per run" in result.output
+    kept_all = _run(files, "--method", "bootstrap", "--bootstrap", "20", "--by", "fam", "--thin", "0")
+    assert kept_all.exit_code == 0 and "thinned" not in kept_all.output
+    bad = _run(files, "--method", "bootstrap", "--thin", "1")
+    assert bad.exit_code == 2 and "thin: keep at least 2 rows per run" in bad.output
+
+
 def test_plot_option_draws_the_forecast(files):
     plot = files / "forecast.svg"
     result = _run(files, "--method", "bootstrap", "--bootstrap", "50", "--by", "fam", "--plot", str(plot))

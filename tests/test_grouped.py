@@ -81,3 +81,25 @@ def test_data_constrained_rejects_more_unique_tokens_than_tokens():
                                row_checks=law.row_checks)
     with pytest.raises(InputError, match=r"must be <= column 'D' \(input D\) at row 1"):
         lawfit.fit(data, law, {"N": "N", "D": "D", "U": "U"}, "loss")
+
+
+def test_thin_runs_keeps_evenly_spaced_checkpoints_per_run():
+    """At most k rows per run (group x other inputs), both ends kept, gaps in log D close to
+    range / (k - 1); short runs and rows without a usable D kept whole."""
+    from lawfit.data import thin_runs
+
+    dense = pd.DataFrame({"family": "a", "N": 1e8, "D": np.logspace(9, 12, 301)})
+    short = pd.DataFrame({"family": "a", "N": 2e8, "D": np.logspace(9, 10, 5)})
+    other = pd.DataFrame({"family": "b", "N": 1e8, "D": np.logspace(10, 11, 40)})
+    bad = pd.DataFrame({"family": "b", "N": 1e8, "D": [0.0, np.nan]})
+    frame = pd.concat([dense, short, other, bad], ignore_index=True).sample(frac=1, random_state=0)
+    keep = thin_runs(frame, ["family", "N"], "D", 10)
+    kept = frame[keep]
+    sizes = kept[kept["D"] > 0].groupby(["family", "N"]).size().to_dict()
+    assert sizes == {("a", 1e8): 10, ("a", 2e8): 5, ("b", 1e8): 10}
+    assert kept["D"].isna().sum() == 1 and (kept["D"] == 0).sum() == 1
+    logs = np.sort(np.log10(kept[(kept["family"] == "a") & (kept["N"] == 1e8)]["D"]))
+    assert logs[0] == 9.0 and logs[-1] == 12.0
+    assert np.abs(np.diff(logs) - 3.0 / 9).max() < 0.01 + 1e-9  # grid step 0.01 decades
+    with pytest.raises(InputError, match="thin: keep at least 2 rows per run"):
+        thin_runs(frame, ["family"], "D", 1)

@@ -33,11 +33,15 @@ from lawfit.data import (
     check_choice,
     check_columns,
     input_columns,
+    thin_runs,
 )
 from lawfit.laws import Law
 from lawfit.laws import get as get_law
 
-__all__ = ["Forecast", "NoBacktestWarning", "forecast"]
+__all__ = ["THIN_PER_RUN", "Forecast", "NoBacktestWarning", "forecast"]
+
+#: Default of :func:`forecast`'s ``thin``: training checkpoints kept per run.
+THIN_PER_RUN = 30
 
 
 class NoBacktestWarning(UserWarning):
@@ -105,6 +109,7 @@ def forecast(
     per_draw: int = 4,
     group_priors: Mapping[object, Mapping] | None = None,
     borrow: str | Sequence[str] | None = None,
+    thin: int | None = THIN_PER_RUN,
     seed: int = 0,
 ) -> Forecast:
     """Predictive median and central intervals of ``y`` at the rows of ``at``.
@@ -132,6 +137,10 @@ def forecast(
             exponents and E from the posteriors of the *other* groups sharing its values
             (:func:`similar_group_priors`; a group with fewer than two such donors whose
             chains mixed keeps the spec's priors); ``group_priors`` still win per parameter.
+        thin: at most this many training checkpoints per run, evenly spaced in log of the
+            input with the most distinct values (a run: the rows of a group sharing the other
+            inputs; :func:`lawfit.data.thin_runs`); None keeps every row. ``Forecast.groups``
+            reports each group's ``n_rows`` and ``n_used``.
         seed: PRNG seed.
     """
     data, at = as_table(data), as_table(at, argument="at")
@@ -150,16 +159,18 @@ def forecast(
     by_cols = [by] if isinstance(by, str) else list(by or [])
     mapping = input_columns(x, law.inputs, law=law.name)
     targets = target_inputs(at, mapping, by_cols)
+    check_columns(data, [*mapping.values(), y, *by_cols], argument="data")
+    data, used = _thinned(data, law, mapping, by_cols, thin)
     rng = np.random.default_rng(seed)
     if borrow is not None and method != "bayes":
         raise InputError("borrow: borrowing sets priors, so it needs method='bayes'")
     if method == "bootstrap":
         samples, groups = bootstrap_forecast(data, law, mapping, y, by_cols, at, targets,
                                              bootstrap, seed, rng)
-        return Forecast(forecast_table(at, samples, levels), samples, Discrepancy(), groups)
+        return Forecast(forecast_table(at, samples, levels), samples, Discrepancy(),
+                        _with_counts(groups, used, by_cols))
 
-    frame = data.reset_index(drop=True)
-    check_columns(frame, [*mapping.values(), y, *by_cols], argument="data")
+    frame = data
     if borrow is not None:
         group_priors = _with_borrowed(frame, law, mapping, y, by_cols, borrow, group_priors,
                                       sampler, seed)
@@ -186,9 +197,34 @@ def forecast(
     samples = predictive(final_post, at, disc, per_draw=per_draw, rng=rng, targets=targets)
     backtests = pd.DataFrame(
         rows, columns=[*by_cols, "group", "cut", "n_fit", "n_scored", "status"])
-    return Forecast(forecast_table(at, samples, levels), samples, disc,
-                    final_post.groups[[*by_cols, "status", "message"]], final_post, backtests,
-                    tuple(tests))
+    groups = _with_counts(final_post.groups[[*by_cols, "status", "message"]], used, by_cols)
+    return Forecast(forecast_table(at, samples, levels), samples, disc, groups, final_post,
+                    backtests, tuple(tests))
+
+
+def _thinned(data: pd.DataFrame, law: Law, mapping, by_cols, thin):
+    """``data`` with each run thinned to ``thin`` rows (see :func:`forecast`), and per group
+    (by ``by_cols``) the rows given and used."""
+    if thin is not None and not (isinstance(thin, int) and not isinstance(thin, bool)):
+        raise InputError(f"thin must be an integer >= 2 or None; got {thin!r}")
+    keep = np.ones(len(data), bool)
+    if thin is not None and len(data):
+        along = max(law.inputs, key=lambda n: data[mapping[n]].nunique())
+        runs = [*by_cols, *(mapping[n] for n in law.inputs if n != along)]
+        keep = thin_runs(data, runs, mapping[along], thin)
+    key = data[by_cols] if by_cols else pd.DataFrame(index=data.index)
+    counts = key.assign(n_rows=1, n_used=keep.astype(int))
+    counts = counts.groupby(by_cols, dropna=False)[["n_rows", "n_used"]].sum().reset_index() \
+        if by_cols else counts[["n_rows", "n_used"]].sum().to_frame().T
+    return data[keep].reset_index(drop=True), counts
+
+
+def _with_counts(groups: pd.DataFrame, counts: pd.DataFrame, by_cols) -> pd.DataFrame:
+    """``groups`` with each group's ``n_rows`` and ``n_used`` training rows."""
+    if not by_cols:
+        return groups.assign(n_rows=int(counts["n_rows"].iloc[0]),
+                             n_used=int(counts["n_used"].iloc[0]))
+    return groups.merge(counts, on=by_cols, how="left")
 
 
 def _with_borrowed(frame, law: Law, mapping, y, by_cols, borrow, group_priors, sampler, seed):

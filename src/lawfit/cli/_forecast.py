@@ -50,6 +50,11 @@ def forecast_command(
         help="Columns declaring --by groups similar (e.g. data,metric): each group gets "
         "priors on its exponents and E from the other groups sharing their values.",
     ),
+    thin: int = typer.Option(
+        30, "--thin", help="Training checkpoints kept per run (a group's rows sharing the "
+        "other inputs), evenly spaced in log of the input with most distinct values; 0 keeps "
+        "all.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     out: Path = typer.Option(..., "--out", help="Output CSV or Parquet file."),
     plot: Path = typer.Option(
@@ -93,10 +98,14 @@ def forecast_command(
         result = forecast(
             train, law, mapping, y, at=targets, by=by_cols or None,
             levels=level_list, method=method, sampler=sampler, axis=axis,
-            bootstrap=bootstrap, borrow=borrow_cols, seed=seed,
+            bootstrap=bootstrap, borrow=borrow_cols, thin=thin or None, seed=seed,
         )
         update(1, 1)
     write_table(result.table, out)
+    n_rows, n_used = int(result.groups["n_rows"].sum()), int(result.groups["n_used"].sum())
+    if n_used < n_rows:
+        info(f"thinned the training data to {n_used:,} of {n_rows:,} rows (at most {thin} "
+             "checkpoints per run; --thin 0 keeps all)")
     if plot is not None:
         from lawfit.plot import forecast_intervals
 
@@ -124,7 +133,8 @@ def _report_bootstrap(result, out: Path) -> None:
     bad = groups[groups["status"] != "ok"]
     note = f"; {len(bad)} group(s) without a bootstrap forecast (NaN)" if len(bad) else ""
     info(f"wrote {len(result.table)} forecasts to {out}{note}")
-    _list_flagged(bad, [c for c in groups.columns if c not in ("status", "message")])
+    _list_flagged(bad, [c for c in groups.columns
+                        if c not in ("status", "message", "n_rows", "n_used")])
 
 
 def _list_flagged(bad, by: list[str]) -> None:
