@@ -15,11 +15,14 @@ bounds                 natural = T(u)                   NumPyro constraint
 =====================  ===============================  ==============================
 
 Branches are evaluated on safe inputs (the "double where" idiom), so an unused branch
-never leaks an inf or a NaN gradient into the used one.
+never leaks an inf or a NaN gradient into the used one. Each map is one jitted program:
+called eagerly on arrays (starts, results), it compiles once per shape instead of once per
+elementwise operation.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import nn
 from jax.typing import ArrayLike
@@ -36,6 +39,7 @@ def _cases(lower: ArrayLike, upper: ArrayLike):
     return has_lo, has_hi, safe_lo, safe_hi, span
 
 
+@jax.jit
 def to_natural(u: ArrayLike, lower: ArrayLike, upper: ArrayLike):
     """Map unconstrained ``u`` to the interval (lower, upper); see the module table."""
     u = jnp.asarray(u)
@@ -50,6 +54,7 @@ def to_natural(u: ArrayLike, lower: ArrayLike, upper: ArrayLike):
     )
 
 
+@jax.jit
 def to_unconstrained(x: ArrayLike, lower: ArrayLike, upper: ArrayLike):
     """Inverse of :func:`to_natural`; values on or beyond a bound map to +-inf or NaN."""
     x = jnp.asarray(x)
@@ -64,6 +69,7 @@ def to_unconstrained(x: ArrayLike, lower: ArrayLike, upper: ArrayLike):
     )
 
 
+@jax.jit
 def log_abs_det_jacobian(u: ArrayLike, lower: ArrayLike, upper: ArrayLike):
     """log |dT/du| of :func:`to_natural`, for densities in the unconstrained space."""
     u = jnp.asarray(u)
