@@ -145,10 +145,8 @@ def _solve_local(
     """The lane loop over the first ``n_valid`` tasks (the rest are padding, left unsolved).
 
     Lanes that finish wait until an eighth of them are free, then are refilled together, so
-    new tasks' data is gathered once per refill. When the queue is empty and at most an
-    eighth of the lanes are still running, those are compacted into a loop with an eighth of
-    the lanes (and so on down to a few lanes), so a few slow fits do not keep every lane
-    stepping.
+    new tasks' data is gathered once per refill. One loop runs until the queue is empty and
+    every lane has stopped.
     """
     n_tasks, k = tasks.start.shape
     lanes = max(1, min(lanes, n_tasks))
@@ -184,27 +182,8 @@ def _solve_local(
         due = (c.next_task < n_valid) & ((n_idle >= max(1, n_lanes // 8)) | (n_idle == n_lanes))
         return lax.cond(due, refill, lambda c: c, c)
 
-    def run(c: _Carry, stop_at: int) -> _Carry:
-        """Step until done, or until the queue is empty and at most ``stop_at`` lanes run."""
-
-        def cond(c: _Carry):
-            n_active = jnp.sum(c.lane_task >= 0)
-            pending = (n_active > 0) | (c.next_task < n_valid)
-            return pending & ((c.next_task < n_valid) | (n_active > stop_at))
-
-        return lax.while_loop(cond, body, c)
-
-    def compact(c: _Carry, n_lanes: int) -> _Carry:
-        active = c.lane_task >= 0
-        index = jnp.nonzero(active, size=n_lanes, fill_value=0)[0]
-        valid = jnp.arange(n_lanes) < jnp.sum(active)
-        take = lambda a: a[index]  # noqa: E731
-        return c._replace(
-            lane_task=jnp.where(valid, c.lane_task[index], -1),
-            lane_steps=c.lane_steps[index],
-            lane_problem=jax.tree.map(take, c.lane_problem),
-            state=jax.tree.map(take, c.state),
-        )
+    def pending(c: _Carry):
+        return jnp.any(c.lane_task >= 0) | (c.next_task < n_valid)
 
     first = jnp.arange(lanes)
     carry = _Carry(
@@ -220,8 +199,4 @@ def _solve_local(
             status=jnp.full((n_tasks,), Status.NONFINITE, jnp.int32),
         ),
     )
-    n_lanes = lanes
-    while n_lanes // 8 >= 2:
-        n_lanes //= 8
-        carry = compact(run(carry, stop_at=n_lanes), n_lanes)
-    return run(carry, stop_at=0).out
+    return lax.while_loop(pending, body, carry).out
