@@ -434,7 +434,8 @@ def estimate(
             chosen = np.array([c.name for c in method.candidates], dtype=object)[pick]
             flat = np.zeros(len(pick), bool)
             for i, candidate in enumerate(method.candidates):
-                flat |= (pick == i) & _flat(candidate, designs, grouped, params, status)
+                mine = np.where(pick == i, status, int(Status.INVALID_INPUT))
+                flat |= _flat(candidate, designs, grouped, params, mine)
         else:
             params, status, steps = _fit_method(method, designs, grouped, count, shapes, lanes)
             flat = _flat(method, designs, grouped, params, status)
