@@ -308,6 +308,7 @@ def test_cli_runs_lawfit(tmp_path):
     are = pd.read_csv(out / "are.csv")
     assert set(are["method"]) == {"lawfit"} and (are["status"] == "converged").all()
     assert set(are["chosen"]) <= {c.name for c in get_method("lawfit").candidates}
+    assert are["flat"].dtype == bool  # the flat-direction warning, per fit
     assert "lawfit:" in result.output
 
 
