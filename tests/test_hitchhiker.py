@@ -14,13 +14,17 @@ from lawfit.cli import app
 from lawfit.data import InputError
 from lawfit.evaluate import (
     DATABLATIONS,
+    Backtested,
+    Designs,
     Method,
     designs,
     estimate,
     get_method,
     leaderboard,
+    method_names,
     register_method,
 )
+from lawfit.evaluate._hitchhiker import _choose
 from lawfit.fitting import LBFGS, HuberLog, LevenbergMarquardt
 
 # ---------------------------------------------------------------------------------------
@@ -229,6 +233,83 @@ def test_epoch_method_is_hoffmanns_4500_start_grid():
 def test_register_method_checks_the_method(method, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         register_method(method)
+
+
+# ---------------------------------------------------------------------------------------
+# lawfit: the candidate with the lower backtest error, refitted on all training rows.
+
+
+def _backtest(corpus, out, holdout=0.7):
+    """An independent backtest: per design, the largest training model's checkpoints with
+    D >= holdout * its largest D held out, the other training rows kept."""
+    train, test = [], []
+    for rows in out.train:
+        frame = corpus.iloc[rows]
+        last = frame[frame["N"] == frame["N"].max()]
+        held = last.index[last["D"] >= holdout * last["D"].max()].to_numpy()
+        train.append(np.setdiff1d(rows, held))
+        test.append(held)
+    table = out.table.assign(n_train=[len(t) for t in train], n_test=[len(t) for t in test])
+    return Designs(table, train, test, corpus)
+
+
+@pytest.fixture(scope="module")
+def backtested(corpus):
+    """OPT, no cut: lawfit and its candidates on the designs and on an independent backtest."""
+    out = designs(corpus, families=["OPT"], fractions=(1.0,), min_tokens=(0.0,),
+                  checkpoints=("all",))
+    lawfit_method = get_method("lawfit")
+    names = [c.name for c in lawfit_method.candidates]
+    full = estimate(out, ["lawfit", *names], shapes=1)
+    trial = estimate(_backtest(corpus, out), names, shapes=1)
+    return full.are, trial.are, names
+
+
+def test_lawfit_is_a_registered_backtested_method():
+    method = get_method("lawfit")
+    assert "lawfit" in method_names() and isinstance(method, Backtested)
+    assert all(isinstance(c, Method) for c in method.candidates) and len(method.candidates) > 1
+
+
+def test_lawfit_keeps_the_candidate_with_the_lower_backtest_error(backtested):
+    are, trial, names = backtested
+    chosen = are[are["method"] == "lawfit"].set_index("n_train_models")
+    scores = trial.pivot(index="n_train_models", columns="method", values="are")[names]
+    assert (chosen["status"] == "converged").all()
+    assert (chosen["chosen"] == scores.idxmin(axis=1).reindex(chosen.index)).all()
+    for k, row in chosen.iterrows():
+        fit = are[(are["method"] == row["chosen"]) & (are["n_train_models"] == k)].iloc[0]
+        np.testing.assert_allclose(row[["E", "A", "B", "alpha", "beta"]].to_numpy(float),
+                                   fit[["E", "A", "B", "alpha", "beta"]].to_numpy(float))
+
+
+def test_choose_falls_back_to_the_first_converged_candidate():
+    full_ok = np.array([[True, False, True, False], [True, True, True, False]])
+    backtest = np.array([[0.2, 0.1, np.nan, 0.1], [0.1, 0.3, np.nan, 0.2]])
+    # lower score; the only converged full fit; no backtest; nothing converged
+    np.testing.assert_array_equal(_choose(full_ok, backtest), [1, 1, 0, 0])
+
+
+def test_register_method_checks_backtested_candidates():
+    bad = Method("x", HuberLog(1e-3), LBFGS(), np.ones((2, 4)), np.zeros(5), np.ones(5))
+    with pytest.raises(ValueError, match=re.escape("starts must be an (S, 5) array")):
+        register_method(Backtested("bt", (bad,)))
+    with pytest.raises(ValueError, match="holdout"):
+        register_method(Backtested("bt", (get_method("colpret"),), holdout=1.5))
+
+
+def test_cli_runs_lawfit(tmp_path):
+    out = tmp_path / "hh"
+    result = CliRunner().invoke(app, [
+        "hitchhiker", "--families", "OPT", "--methods", "lawfit", "--min-tokens", "0",
+        "--fractions", "1", "--checkpoints", "all", "--no-figures", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    are = pd.read_csv(out / "are.csv")
+    assert set(are["method"]) == {"lawfit"} and (are["status"] == "converged").all()
+    assert set(are["chosen"]) <= {c.name for c in get_method("lawfit").candidates}
+    assert are["flat"].dtype == bool  # the flat-direction warning, per fit
+    assert "lawfit:" in result.output
 
 
 METHOD_FILE = """

@@ -217,3 +217,39 @@ def test_two_problem_sizes_compile_once_each():
     assert solve_tasks._cache_size() == compiled
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.u, b.u)
+
+
+def _valley():
+    """A narrow curved valley whose floor descends by only 1e-6 over its length (minimum
+    f = 1 at u = (1, 1)): L-BFGS creeps along the floor, each step lowering f a little."""
+    value = lambda u: 1.0 + 100.0 * (u[1] - u[0] ** 2) ** 2 + 1e-6 * (1.0 - u[0]) ** 2  # noqa: E731
+    return Functions(value=value, value_and_grad=jax.value_and_grad(value), gauss_newton=None)
+
+
+def test_lbfgs_window_stops_a_fit_creeping_along_a_flat_valley():
+    """The per-step test needs thousands of steps on the valley; the windowed relative
+    change stops earlier as converged, with f at its minimum to the window's tolerance,
+    where a cap between the two leaves the per-step fit at ``max_steps``."""
+    fns, u0 = _valley(), jnp.array([-1.2, 1.0])
+    windowed = solve(LBFGS(ftol=1e-12, max_steps=20_000, window=20, wtol=1e-8), fns, u0)
+    per_step = solve(LBFGS(ftol=1e-12, max_steps=20_000), fns, u0)
+    capped = solve(LBFGS(ftol=1e-12, max_steps=int(windowed.steps) + 20), fns, u0)
+    assert int(windowed.status) == Status.CONVERGED and int(per_step.status) == Status.CONVERGED
+    assert int(windowed.steps) < int(per_step.steps)
+    assert int(capped.status) == Status.MAX_STEPS
+    assert float(windowed.objective) - 1.0 < 1e-6  # the valley floor's whole descent
+    u = np.asarray(windowed.u)
+    assert abs(u[1] - u[0] ** 2) < 1e-3  # on the floor, somewhere along the flat direction
+
+
+def test_lbfgs_window_keeps_unfinished_fits_at_max_steps():
+    """A fit still descending fast when the cap comes is not relabelled converged."""
+    rosen = lambda u: (1 - u[0]) ** 2 + 100 * (u[1] - u[0] ** 2) ** 2  # noqa: E731
+    fns = Functions(value=rosen, value_and_grad=jax.value_and_grad(rosen), gauss_newton=None)
+    sol = solve(LBFGS(max_steps=10, window=3, wtol=1e-6), fns, jnp.array([-1.2, 1.0]))
+    assert int(sol.status) == Status.MAX_STEPS
+
+
+def test_lbfgs_window_is_validated():
+    with pytest.raises(ValueError, match="window"):
+        LBFGS(window=-1)

@@ -20,6 +20,7 @@ from lawfit.cli._common import (
 _ARE_COLUMNS = [
     "family", "method", "n_train_models", "train_fraction", "min_tokens", "are", "checkpoints",
     "borrow", "target", "n_train", "n_test", "status", "E", "A", "B", "alpha", "beta", "steps",
+    "chosen", "flat",
 ]
 
 
@@ -35,7 +36,8 @@ def hitchhiker_command(
     ),
     methods: str = typer.Option(
         "colpret,huber-grid", "--methods",
-        help="Comma-separated methods: colpret, huber-grid, mse-grid, epoch, or any a --module "
+        help="Comma-separated methods: colpret, huber-grid, mse-grid, log-grid, lawfit (the "
+        "recommended one), epoch, or any a --module "
         "FILE.py registers (lawfit.evaluate.register_method).",
     ),
     min_tokens: str = typer.Option(

@@ -7,6 +7,7 @@ from lawfit.evaluate._compare import COMPARISON_COLUMNS, LawComparison, compare_
 from lawfit.evaluate._hitchhiker import (
     COLPRET_START,
     DATABLATIONS,
+    Backtested,
     Designs,
     Estimates,
     Method,
@@ -26,6 +27,7 @@ __all__ = [
     "DATABLATIONS",
     "ISOFLOP_STATUSES",
     "MSCE_LEVELS",
+    "Backtested",
     "Designs",
     "Estimates",
     "IsoFLOPResult",

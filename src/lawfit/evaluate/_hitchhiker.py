@@ -26,18 +26,22 @@ from lawfit.fitting import (
     MSE,
     HuberLog,
     LevenbergMarquardt,
+    LogMSE,
     MultiStart,
     Objective,
     Solver,
     Status,
     fit_batch,
 )
+from lawfit.fitting._diagnostics import MAX_CONDITION, diagnose_optima
 from lawfit.laws import get as get_law
+from lawfit.laws.bijection import to_unconstrained
 from lawfit.precision import computing
 
 __all__ = [
     "COLPRET_START",
     "DATABLATIONS",
+    "Backtested",
     "Designs",
     "Estimates",
     "Method",
@@ -82,6 +86,28 @@ class Method(NamedTuple):
     upper: np.ndarray
 
 
+class Backtested(NamedTuple):
+    """A method that picks, per design, one of several candidate methods by a backtest inside
+    the design's training data (a rolling-origin evaluation, Tashman 2000, Int. J.
+    Forecasting 16:437).
+
+    The backtest holds out the training checkpoints of the design's largest model with
+    D >= ``holdout`` * its largest D (as the target's test set is cut), fits every candidate
+    on the other training rows and scores it by ARE on those held out. The design then gets
+    the fit on all its training rows of the candidate with the lowest backtest ARE among
+    those whose full fit converged; the first converged candidate when no backtest is
+    possible (fewer training rows left than parameters). Nothing of the target is used."""
+
+    name: str
+    candidates: tuple[Method, ...]
+    holdout: float = 0.7
+
+
+# L-BFGS for the grid methods: the per-step test at 1e-9, and the windowed test for fits
+# creeping along a flat valley; 4,000 steps let the slow ones finish (they need up to ~3,300).
+_GRID_SOLVER = LBFGS(ftol=1e-9, max_steps=4000, window=50, wtol=1e-6)
+
+
 def _colpret() -> Method:
     """The paper's code: least squares on the raw loss from one start, as scipy's
     ``curve_fit`` (trf, tolerances 1e-8, unscaled variables) does it.
@@ -101,15 +127,27 @@ def _huber_grid() -> Method:
     """Huber (delta 1e-3) on log loss, summed, from a 2^3 grid of starts (E in {0.5, 2},
     A = B = 1e3, alpha and beta in {0.2, 0.6}; L-BFGS, the best start is kept), after
     Hoffmann et al. 2022 and Besiroglu et al. 2024."""
-    solver = LBFGS(ftol=1e-9, max_steps=500)
-    return Method("huber-grid", HuberLog(1e-3), solver, _SMALL_GRID, LAW.lower, LAW.upper)
+    return Method("huber-grid", HuberLog(1e-3), _GRID_SOLVER, _SMALL_GRID, LAW.lower, LAW.upper)
 
 
 def _mse_grid() -> Method:
     """Least squares on the raw loss (as ``colpret``) from ``huber-grid``'s 8 starts with
     L-BFGS: what a multi-start ``curve_fit`` does, without the robust loss."""
-    solver = LBFGS(ftol=1e-9, max_steps=500)
-    return Method("mse-grid", MSE(), solver, _SMALL_GRID, LAW.lower, LAW.upper)
+    return Method("mse-grid", MSE(), _GRID_SOLVER, _SMALL_GRID, LAW.lower, LAW.upper)
+
+
+def _log_grid() -> Method:
+    """Least squares on log loss, sum (log L - log Lhat)^2 (Huber with an infinite delta:
+    every residual weighs by its square), from ``huber-grid``'s 8 starts with L-BFGS."""
+    return Method("log-grid", LogMSE(), _GRID_SOLVER, _SMALL_GRID, LAW.lower, LAW.upper)
+
+
+def _lawfit() -> Backtested:
+    """The recommended method: per design, ``log-grid`` or ``mse-grid``, whichever predicts
+    the late checkpoints of the largest training model better (:class:`Backtested`).
+    On the full Hitchhiker run log-grid has the lower mean ARE, mse-grid the lower median;
+    the backtest keeps most of both (docs/hitchhiker.md)."""
+    return Backtested("lawfit", (_log_grid(), _mse_grid()))
 
 
 def _epoch() -> Method:
@@ -121,23 +159,42 @@ def _epoch() -> Method:
             np.exp(np.arange(0.0, 26.0, 5.0)), np.arange(0.0, 2.01, 0.5), np.arange(0.0, 2.01, 0.5)]
     grid = np.array([[p.inside(v) for p, v in zip(LAW.params, row, strict=True)]
                      for row in itertools.product(*axes)])
-    solver = LBFGS(ftol=1e-9, max_steps=500)
-    return Method("epoch", HuberLog(1e-3), solver, grid, LAW.lower, LAW.upper)
+    return Method("epoch", HuberLog(1e-3), _GRID_SOLVER, grid, LAW.lower, LAW.upper)
 
 
 _SMALL_GRID = np.array([(e, 1e3, 1e3, alpha, beta)
                         for e, alpha, beta in itertools.product((0.5, 2.0), (0.2, 0.6), (0.2, 0.6))])
-_METHODS: dict[str, Callable[[], Method]] = {
-    "colpret": _colpret, "huber-grid": _huber_grid, "mse-grid": _mse_grid, "epoch": _epoch,
+_METHODS: dict[str, Callable[[], Method | Backtested]] = {
+    "colpret": _colpret, "huber-grid": _huber_grid, "mse-grid": _mse_grid,
+    "log-grid": _log_grid, "lawfit": _lawfit, "epoch": _epoch,
 }
 
 
-def register_method(method: Method | Callable[[], Method], *, overwrite: bool = False) -> None:
-    """Make a :class:`Method` (or a function building one) available by its name to
-    :func:`estimate` and ``lawfit hitchhiker --methods`` (a ``--module FILE.py`` may call
-    this). Its starts and bounds are checked against :data:`LAW`'s parameters here."""
-    factory = (lambda: method) if isinstance(method, Method) else method
+def register_method(
+    method: Method | Backtested | Callable[[], Method | Backtested], *, overwrite: bool = False
+) -> None:
+    """Make a :class:`Method` or :class:`Backtested` (or a function building one) available
+    by its name to :func:`estimate` and ``lawfit hitchhiker --methods`` (a ``--module
+    FILE.py`` may call this). Starts and bounds are checked against :data:`LAW`'s
+    parameters here."""
+    factory = (lambda: method) if isinstance(method, (Method, Backtested)) else method
     built = factory()
+    if isinstance(built, Backtested):
+        if not built.candidates or not 0 < built.holdout < 1:
+            raise ValueError(f"method {built.name!r}: a Backtested method needs candidates "
+                             f"and a holdout in (0, 1); got {built.holdout}")
+        for candidate in built.candidates:
+            _check_method(candidate)
+    else:
+        _check_method(built)
+    if built.name in _METHODS and not overwrite:
+        raise ValueError(f"a method named {built.name!r} is registered already "
+                         "(pass overwrite=True)")
+    _METHODS[built.name] = factory
+
+
+def _check_method(built: Method) -> None:
+    """Raise unless ``built`` is a :class:`Method` with (S, K) starts and (K,) bounds."""
     if not isinstance(built, Method):
         raise TypeError(f"register_method expects a Method; got {type(built).__name__}")
     k = len(LAW.params)
@@ -148,10 +205,6 @@ def register_method(method: Method | Callable[[], Method], *, overwrite: bool = 
     for bound in ("lower", "upper"):
         if np.shape(getattr(built, bound)) != (k,):
             raise ValueError(f"method {built.name!r}: {bound} must have {k} values")
-    if built.name in _METHODS and not overwrite:
-        raise ValueError(f"a method named {built.name!r} is registered already "
-                         "(pass overwrite=True)")
-    _METHODS[built.name] = factory
 
 
 def method_names() -> list[str]:
@@ -159,9 +212,9 @@ def method_names() -> list[str]:
     return list(_METHODS)
 
 
-def get_method(name: str | Method) -> Method:
+def get_method(name: str | Method | Backtested) -> Method | Backtested:
     """The method called ``name`` (see :func:`method_names`)."""
-    if isinstance(name, Method):
+    if isinstance(name, (Method, Backtested)):
         return name
     if name not in _METHODS:
         raise InputError(f"methods: unknown method {name!r}; choose from {', '.join(_METHODS)}")
@@ -276,8 +329,10 @@ def designs(
 
 class Estimates(NamedTuple):
     """What :func:`estimate` returns: ``are`` (one row per design and method: the design
-    columns, ``method``, ``are``, ``status``, the fitted E, A, B, alpha, beta, ``steps``)
-    and ``seconds`` (wall time per method, compilation included)."""
+    columns, ``method``, ``are``, ``status``, the fitted E, A, B, alpha, beta, ``steps``,
+    ``chosen`` (a :class:`Backtested` method's candidate, else empty) and ``flat`` (a
+    converged fit with a flat direction: a warning, not a failure)) and ``seconds`` (wall
+    time per method, compilation included)."""
 
     are: pd.DataFrame
     seconds: dict
@@ -295,7 +350,7 @@ def _design_data(designs: Designs) -> GroupedData:
     )
 
 
-def _fit_designs(method, grouped, members, fixed, progress, done, total, shapes, lanes):
+def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
     """Fit the designs ``members`` (each with training rows) in one compiled call per padded
     size; params (G, K), status, steps."""
     members = np.searchsorted(grouped.keys["design"].to_numpy(), members)  # design -> group
@@ -328,15 +383,13 @@ def _fit_designs(method, grouped, members, fixed, progress, done, total, shapes,
                 solver=method.solver,
             )
         params[rows], status[rows], steps[rows] = out.params, out.status, out.steps
-        done += len(rows)
-        if progress is not None:
-            progress(done, total)
-    return params, status, steps, done
+        count.add(len(rows))
+    return params, status, steps
 
 
 def estimate(
     designs: Designs,
-    methods: Sequence[str | Method] = ("colpret", "huber-grid"),
+    methods: Sequence[str | Method | Backtested] = ("colpret", "huber-grid"),
     *,
     progress: Callable[[int, int], None] | None = None,
     shapes: int = 3,
@@ -348,57 +401,171 @@ def estimate(
     training-set size (at most ``shapes`` sizes, chosen to minimise padding); borrowing
     designs go in a second pass, once the donor families' estimates exist. Designs
     with fewer training points than free parameters are not fitted (status
-    ``invalid_input``). ``progress(done, total)`` is called after each call. ``lanes``:
+    ``invalid_input``). A :class:`Backtested` method fits each candidate twice (backtest
+    and full data); its ``steps`` are those of all these fits and ``chosen`` names the
+    candidate kept. ``flat`` warns of a converged fit with a flat direction (:func:`_flat`).
+    ``progress(done, total)`` is called after each call. ``lanes``:
     fits advanced together (15, below the engine's first lane compaction, compiles in about
     half the time of 256 and runs as fast on CPUs for these small problems).
     """
     methods = [get_method(m) for m in methods]
     if not methods:
         raise InputError("methods: give at least one method")
-    table, corpus = designs.table, designs.corpus
+    corpus = designs.corpus
     x = {"N": corpus["N"].to_numpy(float), "D": corpus["D"].to_numpy(float)}
     y = corpus["loss"].to_numpy(float)
+    trials = {m.holdout: _backtest_designs(designs, m.holdout)
+              for m in methods if isinstance(m, Backtested)}
+    total = sum(
+        len(m.candidates) * int(_fittable(designs).sum() + _fittable(trials[m.holdout]).sum())
+        if isinstance(m, Backtested) else int(_fittable(designs).sum())
+        for m in methods
+    )
+    count = _Count(progress, total)
     grouped = _design_data(designs)
-    borrowed = (table["borrow"] != "").to_numpy()
-    n_free = np.where(borrowed, len(LAW.params) - len(DATABLATIONS), len(LAW.params))
-    fittable = table["n_train"].to_numpy() >= n_free
-    total = int(fittable.sum()) * len(methods)
-    done, frames, seconds = 0, [], {}
+    frames, seconds = [], {}
     for method in methods:
         start = time.perf_counter()
-        k = len(LAW.params)
-        params = np.full((len(table), k), np.nan)
-        status = np.full(len(table), int(Status.INVALID_INPUT))
-        steps = np.zeros(len(table), int)
-        first = np.flatnonzero(fittable & ~borrowed)
-        second = np.flatnonzero(fittable & borrowed)
-        if len(first):
-            out = _fit_designs(method, grouped, first, None, progress, done, total, shapes,
-                               lanes)
-            params[first], status[first], steps[first], done = out
-        if len(second):
-            fixed = np.full((len(second), k), np.nan)
-            for row, i in enumerate(second):
-                donor = table["borrow"].iat[i]
-                values = (DATABLATIONS if donor == "datablations"
-                          else _donor(table, params, status, donor))
-                for name, value in values.items():
-                    fixed[row, LAW.param_names.index(name)] = value
-            borrowed_columns = [LAW.param_names.index(p) for p in DATABLATIONS]
-            runnable = np.all(np.isfinite(fixed[:, borrowed_columns]), axis=1)
-            status[second[~runnable]] = int(Status.INVALID_INPUT)
-            second, fixed = second[runnable], fixed[runnable]
-            if len(second):
-                out = _fit_designs(method, grouped, second, fixed, progress, done, total,
-                                   shapes, lanes)
-                params[second], status[second], steps[second], done = out
+        chosen = np.full(len(designs.table), "", dtype=object)
+        if isinstance(method, Backtested):
+            trial = trials[method.holdout]
+            params, status, steps, pick = _fit_backtested(
+                method, designs, grouped, trial, _design_data(trial), x, y, count, shapes, lanes)
+            chosen = np.array([c.name for c in method.candidates], dtype=object)[pick]
+            flat = np.zeros(len(pick), bool)
+            for i, candidate in enumerate(method.candidates):
+                mine = np.where(pick == i, status, int(Status.INVALID_INPUT))
+                flat |= _flat(candidate, designs, grouped, params, mine)
+        else:
+            params, status, steps = _fit_method(method, designs, grouped, count, shapes, lanes)
+            flat = _flat(method, designs, grouped, params, status)
         are = _are(designs, params, x, y)
         seconds[method.name] = time.perf_counter() - start
-        frame = table.assign(method=method.name, are=are,
-                             status=[Status(int(s)).label for s in status])
+        frame = designs.table.assign(method=method.name, are=are,
+                                     status=[Status(int(s)).label for s in status])
         frame[list(LAW.param_names)] = params
-        frames.append(frame.assign(steps=steps))
+        frames.append(frame.assign(steps=steps, chosen=chosen, flat=flat))
     return Estimates(pd.concat(frames, ignore_index=True), seconds)
+
+
+class _Count:
+    """Fits done so far, reported to ``progress(done, total)``."""
+
+    def __init__(self, progress, total):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _fittable(designs: Designs) -> np.ndarray:
+    """Designs with at least as many training rows as free parameters and a test set."""
+    table = designs.table
+    n_free = np.where(table["borrow"] != "", len(LAW.params) - len(DATABLATIONS),
+                      len(LAW.params))
+    return (table["n_train"].to_numpy() >= n_free) & (table["n_test"].to_numpy() > 0)
+
+
+def _fit_method(method: Method, designs: Designs, grouped, count, shapes, lanes):
+    """(G, K) params, statuses and steps of every fittable design (``invalid_input`` for the
+    others): own designs first, then borrowing ones with the donors' A and alpha fixed."""
+    table = designs.table
+    k = len(LAW.params)
+    params = np.full((len(table), k), np.nan)
+    status = np.full(len(table), int(Status.INVALID_INPUT))
+    steps = np.zeros(len(table), int)
+    fittable = _fittable(designs)
+    borrowed = (table["borrow"] != "").to_numpy()
+    first = np.flatnonzero(fittable & ~borrowed)
+    second = np.flatnonzero(fittable & borrowed)
+    if len(first):
+        params[first], status[first], steps[first] = _fit_designs(
+            method, grouped, first, None, count, shapes, lanes)
+    if len(second):
+        fixed = np.full((len(second), k), np.nan)
+        for row, i in enumerate(second):
+            donor = table["borrow"].iat[i]
+            values = (DATABLATIONS if donor == "datablations"
+                      else _donor(table, params, status, donor))
+            for name, value in values.items():
+                fixed[row, LAW.param_names.index(name)] = value
+        borrowed_columns = [LAW.param_names.index(p) for p in DATABLATIONS]
+        runnable = np.all(np.isfinite(fixed[:, borrowed_columns]), axis=1)
+        count.add(int((~runnable).sum()))
+        second, fixed = second[runnable], fixed[runnable]
+        if len(second):
+            params[second], status[second], steps[second] = _fit_designs(
+                method, grouped, second, fixed, count, shapes, lanes)
+    return params, status, steps
+
+
+def _flat(method: Method, designs: Designs, grouped, params, status) -> np.ndarray:
+    """(G,) a warning: converged fits with a flat direction, whose Jacobi-scaled
+    Gauss-Newton curvature has a condition number above
+    :data:`~lawfit.fitting._diagnostics.MAX_CONDITION` (the data barely constrain some
+    combination of the parameters; :func:`~lawfit.fitting._diagnostics.diagnose_optima`)."""
+    flat = np.zeros(len(status), bool)
+    done = np.flatnonzero(status == Status.CONVERGED)
+    if not len(done):
+        return flat
+    members = np.searchsorted(grouped.keys["design"].to_numpy(), done)
+    batch = grouped.pad(members)
+    lower, upper = np.asarray(method.lower, float), np.asarray(method.upper, float)
+    free = (designs.table["borrow"].to_numpy()[done] == "")[:, None] | ~np.isin(
+        LAW.param_names, list(DATABLATIONS))[None, :]
+    with computing("float64"):
+        u = np.asarray(to_unconstrained(params[done], lower, upper))
+    diagnosis = diagnose_optima(LAW, method.objective, batch.inputs, batch.target,
+                                batch.weight, u, lower, upper, free)
+    flat[done] = ~(diagnosis.condition <= MAX_CONDITION)
+    return flat
+
+
+def _backtest_designs(designs: Designs, holdout: float) -> Designs:
+    """Each design's backtest: its largest training model's rows with D >= ``holdout`` * that
+    model's largest D as the test set, its other training rows as the training set."""
+    n = designs.corpus["N"].to_numpy(float)
+    d = designs.corpus["D"].to_numpy(float)
+    train, test = [], []
+    for rows in designs.train:
+        rows = np.asarray(rows, int)
+        largest = rows[n[rows] == n[rows].max()] if len(rows) else rows
+        held = largest[d[largest] >= holdout * d[largest].max()] if len(rows) else rows
+        train.append(np.setdiff1d(rows, held))
+        test.append(held)
+    table = designs.table.assign(n_train=[len(r) for r in train], n_test=[len(t) for t in test])
+    return Designs(table, train, test, designs.corpus)
+
+
+def _fit_backtested(method: Backtested, designs, grouped, trial, trial_grouped, x, y, count,
+                    shapes, lanes):
+    """Fit every candidate on the backtest and on the full designs; per design the params,
+    status of the candidate :func:`_choose` picks, the steps of all fits and the pick."""
+    fits, scores, steps = [], [], 0
+    for candidate in method.candidates:
+        fits.append(_fit_method(candidate, designs, grouped, count, shapes, lanes))
+        t_params, t_status, t_steps = _fit_method(candidate, trial, trial_grouped, count,
+                                                  shapes, lanes)
+        score = _are(trial, t_params, x, y)
+        scores.append(np.where(t_status == Status.CONVERGED, score, np.nan))
+        steps = steps + fits[-1][2] + t_steps
+    full_ok = np.stack([f[1] == Status.CONVERGED for f in fits])
+    pick = _choose(full_ok, np.stack(scores))
+    rows = np.arange(len(pick))
+    params = np.stack([f[0] for f in fits])[pick, rows]
+    status = np.stack([f[1] for f in fits])[pick, rows]
+    return params, status, steps, pick
+
+
+def _choose(full_ok: np.ndarray, backtest: np.ndarray) -> np.ndarray:
+    """(G,) index of the candidate (rows of the (C, G) arrays) with the lowest finite
+    backtest ARE among those whose full fit converged; else the first converged one (the
+    first candidate when none converged)."""
+    scored = np.where(full_ok & np.isfinite(backtest), backtest, np.inf)
+    fallback = np.argmax(full_ok, axis=0)
+    return np.where(np.isfinite(scored.min(axis=0)), np.argmin(scored, axis=0), fallback)
 
 
 def _donor(table, params, status, family) -> dict:

@@ -14,6 +14,14 @@ unless the full step promised a first-order reduction -g.d below ``max(ftol, 1e7
 curvature memory through :func:`optax.scale_by_lbfgs` (reset when the pair has no positive curvature) and gives the
 next direction (Nocedal & Wright 2006, "Numerical Optimization", Algs. 3.5 and 7.5). One
 evaluation per step keeps every lane of a batch in lock step.
+
+Along a flat valley (e.g. E -> 0 traded against A and alpha -> 0 in a Chinchilla law) every
+accepted step can lower f by more than ``ftol`` while the objective as a whole has stopped
+moving. With ``window = W > 0`` the fit also stops as ``converged`` when ``W`` accepted steps
+together lowered it by at most ``wtol`` relatively, f_{k-W} - f_k <= wtol |f_k| (the
+windowed relative-change test of Gill, Murray & Wright 1981, "Practical Optimization",
+Sec. 8.2.3); a fit still moving faster than that when ``max_steps`` is reached stays
+``max_steps``.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ class LBFGSState(NamedTuple):
     memory: optax.ScaleByLBFGSState
     converged: jax.Array
     stalled: jax.Array
+    f_window: jax.Array
+    since: jax.Array
 
 
 @jax.tree_util.register_dataclass
@@ -57,6 +67,9 @@ class LBFGS(Solver):
         gtol: infinity norm of the gradient below which to stop.
         max_steps: step cap (each step is one objective-and-gradient evaluation).
         c1, c2: Armijo and curvature constants of the weak Wolfe conditions.
+        window: accepted steps over which the relative change ``wtol`` is tested (0: off).
+        wtol: relative reduction of the objective over ``window`` accepted steps below which
+            to stop.
         memory: number of curvature pairs kept (static: changing it recompiles).
     """
 
@@ -65,10 +78,14 @@ class LBFGS(Solver):
     max_steps: int = 2000
     c1: float = 1e-4
     c2: float = 0.9
+    window: int = 0
+    wtol: float = 1e-8
     memory: int = field(default=10, metadata=dict(static=True))
 
     def __post_init__(self):
-        _check_positive(self, ("ftol", "gtol", "c1", "c2"))
+        _check_positive(self, ("ftol", "gtol", "c1", "c2", "wtol"))
+        if isinstance(self.window, int) and self.window < 0:
+            raise ValueError(f"LBFGS.window must be >= 0; got {self.window}")
         if self.memory < 1:
             raise ValueError(f"LBFGS.memory must be >= 1; got {self.memory}")
 
@@ -92,6 +109,8 @@ class LBFGS(Solver):
             memory=self._preconditioner.init(u0),
             converged=false,
             stalled=false,
+            f_window=jnp.asarray(jnp.inf, dtype),
+            since=jnp.asarray(0),
         )
 
     def step(self, fns, state):
@@ -143,6 +162,7 @@ class LBFGS(Solver):
         # step promised at most scipy L-BFGS-B's default relative reduction (factr 1e7 * eps)
         negligible = small_grad | (-slope <= jnp.maximum(ftol, 1e7 * eps) * jnp.abs(f))
         line_search_failed = collapsed & ~negligible
+        flat, f_window, since = self._window(state, accept, f_a)
 
         def pick(new, old):
             return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
@@ -157,9 +177,20 @@ class LBFGS(Solver):
             f_ok=jnp.where(extrapolate, f_t, state.f_ok),
             g_ok=jnp.where(extrapolate, g_t, state.g_ok),
             memory=pick(memory, state.memory),
-            converged=(small_reduction | small_grad | collapsed) & ~line_search_failed,
+            converged=(small_reduction | small_grad | collapsed | flat) & ~line_search_failed,
             stalled=(fresh & ~finite) | line_search_failed,
+            f_window=f_window,
+            since=since,
         )
+
+    def _window(self, state, accept, f_a):
+        """Whether ``window`` accepted steps lowered f by at most ``wtol |f|``; the window's
+        reference objective and accepted-step count after this step."""
+        since = state.since + accept
+        full = accept & (self.window > 0) & (since >= self.window)
+        flat = full & (state.f_window - f_a <= self.wtol * jnp.abs(f_a))
+        restart = full | (accept & ~jnp.isfinite(state.f_window))
+        return flat, jnp.where(restart, f_a, state.f_window), jnp.where(restart, 0, since)
 
     def terminate(self, state):
         return descent_termination(state)
