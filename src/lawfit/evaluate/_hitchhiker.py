@@ -405,8 +405,7 @@ def estimate(
     and full data); its ``steps`` are those of all these fits and ``chosen`` names the
     candidate kept. ``flat`` warns of a converged fit with a flat direction (:func:`_flat`).
     ``progress(done, total)`` is called after each call. ``lanes``:
-    fits advanced together (15, below the engine's first lane compaction, compiles in about
-    half the time of 256 and runs as fast on CPUs for these small problems).
+    fits advanced together (15 runs as fast on CPUs as 256 for these small problems).
     """
     methods = [get_method(m) for m in methods]
     if not methods:
