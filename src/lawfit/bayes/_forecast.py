@@ -170,11 +170,10 @@ def forecast(
         return Forecast(forecast_table(at, samples, levels), samples, Discrepancy(),
                         _with_counts(groups, used, by_cols))
 
-    frame = data
     if borrow is not None:
-        group_priors = _with_borrowed(frame, law, mapping, y, by_cols, borrow, group_priors,
+        group_priors = _with_borrowed(data, law, mapping, y, by_cols, borrow, group_priors,
                                       sampler, seed)
-    grouped = GroupedData.from_frame(frame, mapping, y, by=by_cols,
+    grouped = GroupedData.from_frame(data, mapping, y, by=by_cols,
                                      positive_inputs=law.positive_inputs, duplicates="keep",
                                      on_invalid="skip")
     # Invalid rows are errors, named here in the data's groups and rows (the batched
@@ -184,11 +183,11 @@ def forecast(
         where = f"{grouped.label(invalid[0])}: " if grouped.by else ""
         raise InputError(f"{where}{grouped.message(invalid[0])}")
     learn = discrepancy is True
-    plans, combined = _plan_backtests(law, frame, grouped, axis, cuts if learn else ())
+    plans, combined = _plan_backtests(law, data, grouped, axis, cuts if learn else ())
     post = _sample_plans(law, mapping, y, grouped, plans, combined, group_priors, sampler, seed)
     final = {p.group: i for i, p in enumerate(plans) if p.cut is None}
     if learn:
-        tests, rows = _score_backtests(law, frame, y, grouped, plans, final, post)
+        tests, rows = _score_backtests(law, data, y, grouped, plans, final, post)
         disc = learn_discrepancy(tests)
     else:
         tests, rows = [], []
@@ -204,9 +203,7 @@ def forecast(
 
 def _thinned(data: pd.DataFrame, law: Law, mapping, by_cols, thin):
     """``data`` with each run thinned to ``thin`` rows (see :func:`forecast`), and per group
-    (by ``by_cols``) the rows given and used."""
-    if thin is not None and not (isinstance(thin, int) and not isinstance(thin, bool)):
-        raise InputError(f"thin must be an integer >= 2 or None; got {thin!r}")
+    (by ``by_cols``) the rows given and used; :func:`thin_runs` validates ``thin``."""
     keep = np.ones(len(data), bool)
     if thin is not None and len(data):
         along = max(law.inputs, key=lambda n: data[mapping[n]].nunique())
