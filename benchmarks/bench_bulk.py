@@ -33,8 +33,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fit import huber_objective_and_grad
-
-HOFFMANN = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+from common import HOFFMANN
 
 
 def corpus(n_groups: int, seed: int = 0) -> pd.DataFrame:

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
 import lawfit  # noqa: E402
+from common import HOFFMANN  # noqa: E402  (benchmarks/common.py, beside this script)
 from lawfit import laws  # noqa: E402
 from lawfit.fitting import LBFGS, LevenbergMarquardt, MultiStart, fit_batch  # noqa: E402
 
@@ -150,7 +151,7 @@ def bench_many(args) -> None:
     d = 10 ** rng.uniform(8.5, 11.5, (n_fits, n_points))
     clean = truth[:, :1] + truth[:, 1:2] / n ** truth[:, 3:4] + truth[:, 2:3] / d ** truth[:, 4:5]
     y = clean * np.exp(2e-3 * rng.standard_normal(clean.shape))
-    start = np.array([1.69, 406.4, 410.7, 0.34, 0.28])  # Hoffmann et al.'s estimates
+    start = np.array(list(HOFFMANN.values()))  # E, A, B, alpha, beta
     print(f"\n(b) {n_fits} single-start Chinchilla fits, {n_points} synthetic points each")
     rows = []
     variants = [("lawfit Levenberg-Marquardt", LevenbergMarquardt(), None),
@@ -163,7 +164,8 @@ def bench_many(args) -> None:
         ok = float(np.mean(out.status == 0))
         err = float(np.median(np.abs(out.params[:, 3] / truth[:, 3] - 1)))
         rows.append((label, seconds / n_fits, ok, err))
-    epoch_start = np.array([np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28])
+    epoch_start = np.array([*np.log([HOFFMANN["A"], HOFFMANN["B"], HOFFMANN["E"]]),
+                            HOFFMANN["alpha"], HOFFMANN["beta"]])
     scipy_rows = []
     for label, analytic, k in [("scipy L-BFGS-B, finite-difference gradient", False, args.scipy_fits_fd),
                                ("scipy L-BFGS-B, analytic gradient", True, args.scipy_fits)]:

@@ -55,3 +55,22 @@ def test_dask_fit_needs_by_and_out(frame, tmp_path):
         lawfit.fit(ddf, "power_law", "x", "y", out=tmp_path / "p")
     with pytest.raises(InputError, match="out:"):
         lawfit.fit(ddf, "power_law", "x", "y", by="g")
+
+
+def test_dask_splits_a_large_partition_by_rows(frame, tmp_path, monkeypatch):
+    """One input partition of ~100 rows, PARTITION_ROWS 40: the shuffle makes >= 3 partitions,
+    each fitted and written apart, and every group is fitted once."""
+    import dask
+
+    from lawfit.fitting import _dask
+
+    monkeypatch.setattr(_dask, "PARTITION_ROWS", 40)
+    ddf = dd.from_pandas(frame, npartitions=1)
+    out = tmp_path / "params"
+    with dask.config.set(scheduler="synchronous"):
+        remote = lawfit.fit(ddf, "power_law", "x", "y", by="g", out=out).compute()
+    assert len(list(out.glob("part-*.parquet")) + list(out.glob("_empty-part-*"))) >= -(-len(frame) // 40)
+    assert sorted(remote["g"]) == sorted(frame["g"].unique())
+    local = lawfit.fit(frame, "power_law", "x", "y", by="g").params
+    remote = remote.sort_values("g").reset_index(drop=True)
+    np.testing.assert_allclose(remote["alpha"], local["alpha"], rtol=1e-6)

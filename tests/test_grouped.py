@@ -93,7 +93,7 @@ def test_thin_runs_keeps_evenly_spaced_checkpoints_per_run():
     other = pd.DataFrame({"family": "b", "N": 1e8, "D": np.logspace(10, 11, 40)})
     bad = pd.DataFrame({"family": "b", "N": 1e8, "D": [0.0, np.nan]})
     frame = pd.concat([dense, short, other, bad], ignore_index=True).sample(frac=1, random_state=0)
-    keep = thin_runs(frame, ["family", "N"], "D", 10)
+    keep = thin_runs(frame, ["family", "N"], "D", 10, spacing="log")
     kept = frame[keep]
     sizes = kept[kept["D"] > 0].groupby(["family", "N"]).size().to_dict()
     assert sizes == {("a", 1e8): 10, ("a", 2e8): 5, ("b", 1e8): 10}
@@ -103,3 +103,19 @@ def test_thin_runs_keeps_evenly_spaced_checkpoints_per_run():
     assert np.abs(np.diff(logs) - 3.0 / 9).max() < 0.01 + 1e-9  # grid step 0.01 decades
     with pytest.raises(InputError, match="thin: keep at least 2 rows per run"):
         thin_runs(frame, ["family"], "D", 1)
+    with pytest.raises(InputError, match="spacing: 'linear' or 'log'"):
+        thin_runs(frame, ["family"], "D", 10, spacing="sqrt")
+
+
+def test_thin_runs_spaces_checkpoints_evenly_in_steps_by_default():
+    """Checkpoints every 1,000 steps of 2 M tokens: the default keeps rows evenly spaced in D
+    (each kept row within half a checkpoint of its target, so gaps within one checkpoint of
+    range / (k - 1)), where log spacing would crowd the early ones."""
+    from lawfit.data import thin_runs
+
+    frame = pd.DataFrame({"N": 1e8, "D": 2e9 * np.arange(1, 501)})
+    kept = np.sort(frame[thin_runs(frame, ["N"], "D", 11)]["D"].to_numpy())
+    assert kept[0] == 2e9 and kept[-1] == 1e12 and len(kept) == 11
+    assert np.abs(np.diff(kept) - (1e12 - 2e9) / 10).max() <= 2e9 + 1e-3
+    early = np.sort(frame[thin_runs(frame, ["N"], "D", 11, spacing="log")]["D"].to_numpy())
+    assert (early < 1e11).sum() > (kept < 1e11).sum()

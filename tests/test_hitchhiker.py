@@ -228,11 +228,30 @@ def test_epoch_method_is_hoffmanns_4500_start_grid():
          "lower must have 5 values"),
         (Method("colpret", HuberLog(1e-3), LBFGS(), np.ones((2, 5)), np.zeros(5), np.ones(5)),
          "registered already"),
+        (Method("x", HuberLog(1e-3), LBFGS(), np.ones((2, 5)), np.zeros(5), np.ones(5), 1.5),
+         "e_below_loss must be in (0, 1]"),
     ],
 )
 def test_register_method_checks_the_method(method, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         register_method(method)
+
+
+def test_e_below_loss_bounds_e_by_each_designs_smallest_training_loss(corpus):
+    """A bound that binds (half the smallest loss, below the free fits' E): every fit
+    converges with E under its own design's bound, and at it where the free fit lies above."""
+    out = designs(corpus, **SMALL)
+    free = get_method("bounded-e")
+    half = free._replace(name="half-e", e_below_loss=0.5)
+    are = estimate(out, [free, half], shapes=1).are
+    bound = 0.5 * np.array([corpus["loss"].iloc[rows].min() for rows in out.train])
+    fits = {m: are[are["method"] == m].reset_index(drop=True) for m in ("bounded-e", "half-e")}
+    assert (fits["half-e"]["status"] == "converged").all()
+    assert (fits["half-e"]["E"] < bound).all()
+    assert (fits["bounded-e"]["E"] < 2 * bound).all()
+    above = fits["bounded-e"]["E"] > bound
+    assert above.any()
+    np.testing.assert_allclose(fits["half-e"]["E"][above], bound[above], rtol=1e-3)
 
 
 # ---------------------------------------------------------------------------------------

@@ -53,6 +53,15 @@ CASES = [
     ),
 ]
 SLOW_CASES = [
+    # a sharp break on a compute axis, x in [1e15, 1e19]: every default break (1e3, 1e6, 1e9)
+    # lies below the data, so the fit must move the break across 8 decades from its start
+    _case(
+        "bnsl",
+        dict(a=1.0, b=5e3, c0=0.2, c1=0.5, d1=1e17, f1=0.05),
+        {"x": np.logspace(15, 19, 40)},
+        ("c0", "c1", "d1"),
+        grid={"d1": np.logspace(15, 19, 9), "f1": (0.01, 0.03, 0.1, 0.3, 1.0)},
+    ),
     # 6 parameters, a gentle break inside the data
     _case("bnsl", dict(a=0.1, b=5.0, c0=0.1, c1=0.4, d1=1e5, f1=0.5), X_WIDE, ("c0", "c1")),
     _case("chinchilla", dict(E=1.8, A=400.0, B=2000.0, alpha=0.34, beta=0.37), ND,

@@ -137,10 +137,10 @@ def forecast(
             exponents and E from the posteriors of the *other* groups sharing its values
             (:func:`similar_group_priors`; a group with fewer than two such donors whose
             chains mixed keeps the spec's priors); ``group_priors`` still win per parameter.
-        thin: at most this many training checkpoints per run, evenly spaced in log of the
-            input with the most distinct values (a run: the rows of a group sharing the other
-            inputs; :func:`lawfit.data.thin_runs`); None keeps every row. ``Forecast.groups``
-            reports each group's ``n_rows`` and ``n_used``.
+        thin: at most this many training checkpoints per run, evenly spaced in the input
+            with the most distinct values, e.g. D (a run: the rows of a group sharing the
+            other inputs; :func:`lawfit.data.thin_runs`); None keeps every row.
+            ``Forecast.groups`` reports each group's ``n_rows`` and ``n_used``.
         seed: PRNG seed.
     """
     data, at = as_table(data), as_table(at, argument="at")

@@ -150,20 +150,17 @@ def hitchhiker_demo_data(corpus, families):
     """The rows of ``families`` with a positive loss and past the warm-up (``D`` at least
     :data:`WARMUP_FRACTION` of the model's final tokens), split into the training rows
     (every model but the family's largest, thinned to :data:`CHECKPOINTS_PER_MODEL` per
-    model evenly in log D) and the held-out rows (the largest model's checkpoints)."""
-    import numpy as np
+    model evenly in log D, :func:`lawfit.data.thin_runs`) and the held-out rows (the largest
+    model's checkpoints)."""
+    from lawfit.data import thin_runs
 
     rows = corpus[corpus["family"].isin(families) & (corpus["loss"] > 0)]
     final = rows.groupby(["family", "model"])["D"].transform("max")
     rows = rows[rows["D"] >= WARMUP_FRACTION * final].reset_index(drop=True)
     largest = rows.groupby("family")["N"].transform("max")
     train, held_out = rows[rows["N"] < largest], rows[rows["N"] == largest]
-    keep = [np.zeros(0, int)]
-    for _, model in train.groupby(["family", "model"]):
-        log_d = np.log(model["D"].to_numpy())
-        grid = np.linspace(log_d.min(), log_d.max(), min(CHECKPOINTS_PER_MODEL, len(model)))
-        keep.append(model.index.to_numpy()[np.unique(np.abs(log_d[:, None] - grid).argmin(0))])
-    train = train.loc[np.sort(np.concatenate(keep))].reset_index(drop=True)
+    keep = thin_runs(train, ["family", "model"], "D", CHECKPOINTS_PER_MODEL, spacing="log")
+    train = train[keep].reset_index(drop=True)
     return rows, train, held_out.reset_index(drop=True)
 
 

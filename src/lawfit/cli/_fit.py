@@ -220,9 +220,9 @@ def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts,
     """``lawfit fit --dask``: connect to (or start) a Dask cluster and fit partition by partition."""
     from lawfit.data import InputError
     from lawfit.fitting import fit as fit_frame
+    from lawfit.fitting import read_dask
 
     try:
-        import dask.dataframe as dd
         from distributed import Client, LocalCluster
     except ImportError:
         raise InputError("--dask needs dask and distributed: pip install 'lawfit[dask]'") from None
@@ -235,8 +235,7 @@ def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts,
         cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True)
     else:
         cluster = scheduler
-    text = str(data)
-    frame = dd.read_csv(text) if text.lower().endswith(".csv") else dd.read_parquet(text)
+    frame = read_dask(data)
     mapping = parse_mapping(x, option="--x")
     mapping = mapping[""] if list(mapping) == [""] else mapping
     start_spec = parse_starts(starts)

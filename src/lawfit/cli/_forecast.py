@@ -52,7 +52,7 @@ def forecast_command(
     ),
     thin: int = typer.Option(
         30, "--thin", help="Training checkpoints kept per run (a group's rows sharing the "
-        "other inputs), evenly spaced in log of the input with most distinct values; 0 keeps "
+        "other inputs), evenly spaced in the input with most distinct values (e.g. D); 0 keeps "
         "all.",
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed."),

@@ -1,9 +1,12 @@
-"""Thinning dense training trajectories: at most k checkpoints per run, evenly spaced in log.
+"""Thinning dense training trajectories: at most k checkpoints per run, evenly spaced.
 
 A run is a model trained once: the rows that share every column of ``runs`` (the group and
 every input but the one its checkpoints advance along, e.g. N for checkpoints in D). Dense
 logs (thousands of checkpoints of one model) add little information to a posterior beyond a
-few dozen well-spread ones, yet every point costs every sampler step.
+few dozen well-spread ones, yet every point costs every sampler step. Spacing them evenly in
+``along`` itself (the default) keeps the weight the full log gives to late training, as
+checkpoints are usually saved every so many steps; evenly in log spreads them over the early
+part too.
 """
 
 from __future__ import annotations
@@ -18,17 +21,21 @@ from lawfit.data._validate import InputError
 __all__ = ["thin_runs"]
 
 
-def thin_runs(frame: pd.DataFrame, runs: Sequence[str], along: str, per_run: int) -> np.ndarray:
+def thin_runs(
+    frame: pd.DataFrame, runs: Sequence[str], along: str, per_run: int, *, spacing: str = "linear"
+) -> np.ndarray:
     """Boolean mask over ``frame``'s rows keeping at most ``per_run`` rows of each run.
 
     Within a run of n > ``per_run`` rows, the kept rows are those nearest to ``per_run``
-    points evenly spaced in log ``along`` between the run's smallest and largest values (so
-    both ends are kept; ties and repeats can leave fewer). Runs with at most ``per_run`` rows
-    are kept whole, and so are rows whose ``along`` is not a positive number (validation
-    names them later).
+    points evenly spaced in ``along`` (``spacing="linear"``) or in its log (``"log"``)
+    between the run's smallest and largest values (so both ends are kept; ties and repeats
+    can leave fewer). Runs with at most ``per_run`` rows are kept whole, and so are rows whose
+    ``along`` is not a positive number (validation names them later).
     """
     if not (isinstance(per_run, int) and per_run >= 2):
         raise InputError(f"thin: keep at least 2 rows per run; got {per_run!r}")
+    if spacing not in ("linear", "log"):
+        raise InputError(f"spacing: 'linear' or 'log'; got {spacing!r}")
     raw = pd.to_numeric(frame[along], errors="coerce").to_numpy(float)
     usable = np.isfinite(raw) & (raw > 0)
     keep = ~usable
@@ -38,7 +45,8 @@ def thin_runs(frame: pd.DataFrame, runs: Sequence[str], along: str, per_run: int
         return keep
     run = frame.groupby(list(runs), sort=False, dropna=False).ngroup().to_numpy() if runs else (
         np.zeros(n, np.int64))
-    value = np.log(raw[usable])
+    # Linear values divided by the largest: the end-to-end axis below keeps its precision.
+    value = np.log(raw[usable]) if spacing == "log" else raw[usable] / raw[usable].max()
     order = np.lexsort((value, run))
     run_sorted, value_sorted = run[order], value[order]
     first = np.flatnonzero(np.r_[True, run_sorted[1:] != run_sorted[:-1]])

@@ -76,7 +76,9 @@ _DESIGN_COLUMNS = [
 
 class Method(NamedTuple):
     """A fitting method: objective, solver, (S, K) natural starts and natural bounds of
-    :data:`LAW`'s parameters (E, A, B, alpha, beta)."""
+    :data:`LAW`'s parameters (E, A, B, alpha, beta). ``e_below_loss``, when set, is a
+    law-form variant: each design's E is bounded above by this fraction of the design's
+    smallest training loss (the irreducible loss below every loss observed)."""
 
     name: str
     objective: Objective
@@ -84,6 +86,7 @@ class Method(NamedTuple):
     starts: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    e_below_loss: float | None = None
 
 
 class Backtested(NamedTuple):
@@ -142,6 +145,12 @@ def _log_grid() -> Method:
     return Method("log-grid", LogMSE(), _GRID_SOLVER, _SMALL_GRID, LAW.lower, LAW.upper)
 
 
+def _bounded_e() -> Method:
+    """``log-grid`` with E below each design's smallest training loss
+    (``e_below_loss=1``): the irreducible loss cannot exceed a loss already reached."""
+    return _log_grid()._replace(name="bounded-e", e_below_loss=1.0)
+
+
 def _lawfit() -> Backtested:
     """The recommended method: per design, ``log-grid`` or ``mse-grid``, whichever predicts
     the late checkpoints of the largest training model better (:class:`Backtested`).
@@ -166,7 +175,7 @@ _SMALL_GRID = np.array([(e, 1e3, 1e3, alpha, beta)
                         for e, alpha, beta in itertools.product((0.5, 2.0), (0.2, 0.6), (0.2, 0.6))])
 _METHODS: dict[str, Callable[[], Method | Backtested]] = {
     "colpret": _colpret, "huber-grid": _huber_grid, "mse-grid": _mse_grid,
-    "log-grid": _log_grid, "lawfit": _lawfit, "epoch": _epoch,
+    "log-grid": _log_grid, "lawfit": _lawfit, "epoch": _epoch, "bounded-e": _bounded_e,
 }
 
 
@@ -205,6 +214,23 @@ def _check_method(built: Method) -> None:
     for bound in ("lower", "upper"):
         if np.shape(getattr(built, bound)) != (k,):
             raise ValueError(f"method {built.name!r}: {bound} must have {k} values")
+    fraction = built.e_below_loss
+    if fraction is not None and not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+        raise ValueError(f"method {built.name!r}: e_below_loss must be in (0, 1]; "
+                         f"got {fraction!r}")
+
+
+def _design_bounds(method: Method, batch) -> tuple[np.ndarray, np.ndarray]:
+    """(G, K) natural bounds of the padded designs ``batch``: the method's, with E's upper
+    bound at ``e_below_loss`` times each design's smallest training loss when it is set."""
+    n_groups, k = len(batch.target), len(LAW.params)
+    lower = np.broadcast_to(np.asarray(method.lower, float), (n_groups, k))
+    upper = np.array(np.broadcast_to(np.asarray(method.upper, float), (n_groups, k)))
+    if method.e_below_loss is not None:
+        smallest = np.where(batch.weight > 0, batch.target, np.inf).min(axis=1)
+        column = LAW.param_names.index("E")
+        upper[:, column] = np.minimum(upper[:, column], method.e_below_loss * smallest)
+    return lower, upper
 
 
 def method_names() -> list[str]:
@@ -363,6 +389,7 @@ def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
     for size in np.unique(padded):
         rows = np.flatnonzero(padded == size)
         batch = grouped.pad(members[rows], points=int(size))
+        lower, upper = _design_bounds(method, batch)
         free = fixed_values = None
         if fixed is not None:
             fixed_values = fixed[rows]
@@ -375,8 +402,8 @@ def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
                 batch.target,
                 batch.weight,
                 starts=search,
-                lower=method.lower,
-                upper=method.upper,
+                lower=lower,
+                upper=upper,
                 free=free,
                 fixed_values=fixed_values,
                 objective=method.objective,
@@ -511,7 +538,7 @@ def _flat(method: Method, designs: Designs, grouped, params, status) -> np.ndarr
         return flat
     members = np.searchsorted(grouped.keys["design"].to_numpy(), done)
     batch = grouped.pad(members)
-    lower, upper = np.asarray(method.lower, float), np.asarray(method.upper, float)
+    lower, upper = _design_bounds(method, batch)
     free = (designs.table["borrow"].to_numpy()[done] == "")[:, None] | ~np.isin(
         LAW.param_names, list(DATABLATIONS))[None, :]
     with computing("float64"):

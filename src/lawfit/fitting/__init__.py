@@ -7,12 +7,14 @@ array leaves. :func:`fit_batch` fits groups x starts x bootstrap resamples of pa
 in compiled calls; :func:`fit_params` fits one problem differentiably; :func:`lawfit.fit`
 (the pandas front end) validates a DataFrame and returns a :class:`FitResult`.
 :func:`predict` evaluates a table of fitted parameters (one row per group) at new
-inputs. :func:`solve` runs one solver on any function given as :class:`Functions` (lawfit's
-Bayesian modes use it with :class:`LBFGS`). The batched kernel itself is private.
+inputs; :func:`read_dask` reads a CSV or Parquet path lazily for a Dask fit. :func:`solve`
+runs one solver on any function given as :class:`Functions` (lawfit's Bayesian modes use it
+with :class:`LBFGS`). The batched kernel itself is private.
 """
 
 from lawfit.fitting._api import fit
 from lawfit.fitting._batch import BatchFit, fit_batch, fit_params
+from lawfit.fitting._dask import read_dask
 from lawfit.fitting._diagnostics import IllConditionedWarning
 from lawfit.fitting._lbfgs import LBFGS
 from lawfit.fitting._lm import LevenbergMarquardt
@@ -58,5 +60,6 @@ __all__ = [
     "fit_params",
     "group_columns",
     "predict",
+    "read_dask",
     "solve",
 ]
