@@ -13,6 +13,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import curve_fit
 
@@ -189,3 +190,52 @@ def test_recovers_from_default_starts(name, truth, design, checked, noise, grid,
 @pytest.mark.parametrize(("name", "truth", "design", "checked", "noise", "grid", "rel"), SLOW_CASES)
 def test_recovers_from_default_starts_slow(name, truth, design, checked, noise, grid, rel):
     _check(name, truth, design, checked, noise, grid, rel)
+
+
+# Caballero et al. 2023 (arXiv:2210.14891), 4-digit addition, their repository's
+# fit_bnsl_and_extrapolate__4_digit_addition__dataset_size_x-axis.py (commit 0d9fb55):
+# dataset size -> test cross-entropy, 14 points fitted and 3 extrapolated.
+ADDITION_X = np.array([160, 192, 256, 320, 384, 448, 480, 512, 544, 576, 608, 640, 672, 736.0])
+ADDITION_Y = np.array([2.13809046, 2.11813418, 2.08955508, 2.06988398, 2.05404987, 2.03837089,
+                       2.02814281, 2.00496872, 1.95576149, 1.86313841, 1.70891537, 1.50637664,
+                       1.29754721, 0.96559684])
+ADDITION_HELD_OUT = {800.0: 0.75856477, 864.0: 0.64768338, 928.0: 0.55695445}
+
+
+def test_bnsl_published_sharp_break_from_default_starts():
+    """The BNSL paper's 4-digit addition: a sharp break inside [160, 736], far from the grid's
+    fixed break locations (1e3, 1e6, 1e9). From those alone the log-mse fit stopped 500x
+    above the optimum with a -> 0 and the break outside the data; with the break's starts
+    placed in the data's range it matches scipy's brute grid over that range + curve_fit and
+    extrapolates as the paper's fit does (RMSLE below 1% on the three held-out sizes)."""
+    law = laws.get("bnsl")
+    frame = pd.DataFrame({"x": ADDITION_X, "y": ADDITION_Y})
+    row = lawfit.fit(frame, law, "x", "y", loss="log-mse").params.iloc[0]
+    ref_objective, _ = _scipy_reference(law, {"x": ADDITION_X}, np.log(ADDITION_Y),
+                                        {"d1": np.linspace(200.0, 700.0, 11)})
+    assert row["status"] == "converged" and row["warning"] == ""
+    assert row["objective"] <= ref_objective * (1 + 1e-6) + 1e-12
+    assert ADDITION_X.min() < row["d1"] < ADDITION_X.max()
+    held_out = np.array(list(ADDITION_HELD_OUT))
+    pred = np.asarray(law.predict({p: row[p] for p in law.param_names}, {"x": held_out}))
+    truth = np.array(list(ADDITION_HELD_OUT.values()))
+    assert np.sqrt(np.mean((np.log1p(pred) - np.log1p(truth)) ** 2)) < 0.01
+
+
+def test_placed_starts_lie_in_each_groups_range():
+    """bnsl's break starts at (j + 1/2) / 3 of each group's log range of x; the other
+    parameters keep the fixed grid, which start_grid still returns."""
+    law = laws.get("bnsl")
+    x = np.array([np.geomspace(10.0, 1e4, 8), np.geomspace(1e12, 1e13, 8)])
+    starts = law.placed_start_grid({"x": x})
+    grid = law.start_grid()
+    k = law.param_names.index("d1")
+    assert starts.shape == (2, *grid.shape)
+    np.testing.assert_allclose(np.unique(starts[0, :, k]), 10.0 ** (1 + np.array([0.5, 1.5, 2.5])))
+    np.testing.assert_allclose(np.unique(starts[1, :, k]), 10.0 ** (12 + np.array([1, 3, 5]) / 6))
+    others = np.arange(grid.shape[1]) != k
+    np.testing.assert_array_equal(starts[:, :, others], np.broadcast_to(grid[:, others], (2, len(grid), 5)))
+    assert set(np.unique(grid[:, k])) == {1e3, 1e6, 1e9}
+    with pytest.raises(ValueError, match="placed_in 'z', not one of the inputs"):
+        lawfit.Law(name="bad", inputs=("x",), fn=lambda p, x: p["c"] * x["x"],
+                   params=(lawfit.Param("c", 0.0, np.inf, (1.0,), placed_in="z"),))

@@ -91,7 +91,8 @@ def fit(
             on over-estimates) or ``huber-log-scale`` (Huber with a learned scale); the
             objective is summed over points.
         starts: a :class:`MultiStart` (starts, screening, polish, lanes) or its ``starts``
-            alone: ``"grid"`` / ``"hoffmann"`` (the law's start grid), an integer number of
+            alone: ``"grid"`` / ``"hoffmann"`` (the law's start grid, with parameters
+            declared ``placed_in`` an input placed in each group's range of it), an integer number of
             Latin-hypercube starts (drawn with ``seed``), or an (S, K) array; the best start
             of each group is kept. Starts equal in every free parameter are fitted once.
         bootstrap: a :class:`Bootstrap` or its number of resamples R per group, each refit
@@ -155,11 +156,12 @@ def fit(
         row_checks=law.row_checks, duplicates=duplicates, on_invalid=on_invalid,
     )
     fixed_values, free = _fixed(law, fixed, by_cols, grouped.keys, lower, upper)
+    placed = isinstance(search.starts, str) and law.places_starts
     search = search.with_starts(start_values(law, search, lower, upper, seed))
     resamples = resampling.resamples
     seeds = group_seeds(seed, grouped.key_tuples(), resamples)
     plan = Plan(law, objective, solver, search, lower, upper, fixed_values, free, resamples,
-                seeds, precision)
+                seeds, precision, placed)
     stamp = _fingerprint(plan, grouped, (mapping, y, by_cols, weights, resamples, seed))
     raw = fit_groups(plan, grouped, Checkpoint.at(checkpoint, stamp), chunk, progress)
 
@@ -173,7 +175,7 @@ def _fingerprint(plan: Plan, grouped: GroupedData, options: tuple) -> str:
     law, search = plan.law, plan.search
     head = (law.name, law.formula, law.inputs, law.param_names, repr(plan.objective),
             repr(plan.solver), (search.screen_ftol, search.screen_precision, search.polish),
-            options, plan.precision)
+            options, plan.precision, plan.placed)
     arrays = [search.starts, plan.lower, plan.upper, plan.fixed_values, plan.free]
     return fingerprint(head, grouped, arrays)
 

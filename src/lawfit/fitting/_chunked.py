@@ -30,7 +30,9 @@ class Plan(NamedTuple):
     """Everything a kernel call needs besides the groups: what to fit and how.
 
     ``lower``, ``upper``: (K,) bounds; ``fixed_values``, ``free``: (G, K) per group or None;
-    ``seeds``: (G,) bootstrap seeds; ``search``: a :class:`MultiStart` holding an array.
+    ``seeds``: (G,) bootstrap seeds; ``search``: a :class:`MultiStart` holding an array;
+    ``placed``: the starts are the law's grid with its ``placed_in`` parameters placed in
+    each group's data (:meth:`lawfit.laws.Law.placed_start_grid`) at every kernel call.
     """
 
     law: Law
@@ -44,6 +46,7 @@ class Plan(NamedTuple):
     resamples: int
     seeds: np.ndarray
     precision: str
+    placed: bool = False
 
 
 def group_seeds(seed: int, keys: list[tuple], resamples: int) -> np.ndarray:
@@ -132,13 +135,16 @@ def fit_chunk(plan: Plan, grouped: GroupedData, chunk_: Chunk, raw: RawFits) -> 
     slots = padded.groups
     fixed_values = None if plan.fixed_values is None else plan.fixed_values[slots]
     free = None if plan.free is None else plan.free[slots]
+    search = plan.search
+    if plan.placed:
+        search = search.with_starts(plan.law.placed_start_grid(padded.inputs))
     with computing(plan.precision):
         out = fit_batch(
             plan.law,
             padded.inputs,
             padded.target,
             padded.weight,
-            starts=plan.search,
+            starts=search,
             lower=plan.lower,
             upper=plan.upper,
             free=free,

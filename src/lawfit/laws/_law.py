@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +111,12 @@ class Param:
             with scale max(1, |centre|, span of the grid). After construction ``prior`` is
             never None.
         doc: one line of meaning.
+        placed_in: an input name, for a parameter located on that input's axis (a break):
+            :func:`lawfit.fit` from the default grid then places this parameter's
+            ``len(grid)`` starts in each group's own data, at fractions (j + 1/2) / n of the
+            group's observed range of the input (in logs for laws of positive inputs);
+            ``grid`` stays the start where no data are at hand (random-start boxes, Bayesian
+            initial values).
     """
 
     name: str
@@ -120,6 +125,7 @@ class Param:
     grid: tuple[float, ...] = (0.0,)
     prior: Prior | None = None
     doc: str = ""
+    placed_in: str | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier() or self.name in RESERVED_NAMES:
@@ -215,6 +221,12 @@ class Law:
         unknown = set(self.decreasing_in) - set(self.inputs)
         if unknown:
             raise ValueError(f"Law {self.name!r}: decreasing_in names unknown inputs {unknown}")
+        for p in self.params:
+            if p.placed_in is not None and p.placed_in not in self.inputs:
+                raise ValueError(
+                    f"Law {self.name!r}: parameter {p.name!r} is placed_in {p.placed_in!r}, "
+                    f"not one of the inputs {self.inputs}"
+                )
         by_name = {p.name: p for p in self.params}
         for pivot in self.pivots:
             coef, exponent, input_ = pivot if len(pivot) == 3 else (None, None, None)
@@ -278,20 +290,52 @@ class Law:
         out = jax.vmap(lambda a: self.fn({n: a[n] for n in p}, {n: a[n] for n in xs}))(flat)
         return out.reshape(shape)
 
+    def _grid_index(self) -> np.ndarray:
+        """(S, K) positions in each parameter's grid of the start grid's rows."""
+        sizes = [len(p.grid) for p in self.params]
+        total = math.prod(sizes)
+        if total <= MAX_GRID_STARTS:
+            rows = np.arange(total)
+        else:
+            rows = np.sort(np.random.default_rng(0).choice(total, MAX_GRID_STARTS, replace=False))
+        return np.stack(np.unravel_index(rows, sizes), axis=1)
+
     def start_grid(self) -> np.ndarray:
         """Cartesian product of the parameters' grids, moved inside bounds: shape (S, K).
 
         A product of more than :data:`MAX_GRID_STARTS` rows (e.g. ``bnsl3``'s 8 * 12^3) is
         thinned to a fixed, seeded sample of that many distinct rows, in product order.
         """
-        axes = [[p.inside(v) for v in p.grid] for p in self.params]
-        sizes = [len(a) for a in axes]
-        total = math.prod(sizes)
-        if total <= MAX_GRID_STARTS:
-            return np.array(list(itertools.product(*axes)), dtype=float)
-        rows = np.sort(np.random.default_rng(0).choice(total, MAX_GRID_STARTS, replace=False))
-        index = np.unravel_index(rows, sizes)
-        return np.stack([np.asarray(a, dtype=float)[i] for a, i in zip(axes, index, strict=True)], 1)
+        index = self._grid_index()
+        axes = [np.array([p.inside(v) for v in p.grid]) for p in self.params]
+        return np.stack([a[index[:, k]] for k, a in enumerate(axes)], axis=1)
+
+    @property
+    def places_starts(self) -> bool:
+        """Whether some parameter's default starts are placed in the data (``placed_in``)."""
+        return any(p.placed_in is not None for p in self.params)
+
+    def placed_start_grid(self, x: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(G, S, K) start grids for G groups of data ``x`` (input name -> (G, P) natural
+        values, padding holding repeats of a group's own points): :meth:`start_grid` with
+        each ``placed_in`` parameter's n values moved to fractions (j + 1/2) / n of the
+        group's observed range of its input, in logs for laws of positive inputs."""
+        index = self._grid_index()
+        grid = self.start_grid()
+        n_groups = len(next(iter(x.values())))
+        starts = np.broadcast_to(grid, (n_groups, *grid.shape)).copy()
+        for k, p in enumerate(self.params):
+            if p.placed_in is None:
+                continue
+            values = np.asarray(x[p.placed_in], dtype=float)
+            if self.positive_inputs:
+                values = np.log(values)
+            low, high = values.min(axis=1), values.max(axis=1)
+            fractions = (np.arange(len(p.grid)) + 0.5) / len(p.grid)
+            placed = low[:, None] + fractions[None, :] * (high - low)[:, None]
+            placed = np.exp(placed) if self.positive_inputs else placed
+            starts[:, :, k] = placed[:, index[:, k]]
+        return starts
 
     def describe(self) -> str:
         lines = [f"{self.name}: {self.formula}", f"  inputs: {', '.join(self.inputs)}"]

@@ -310,6 +310,7 @@ def _make_bnsl(breaks: int) -> Law:
                 (1e3, 1e6, 1e9),
                 Prior("lognormal", 13.8, 5.0),
                 f"location of break {i}",
+                placed_in="x",
             ),
             Param(
                 f"f{i}",
