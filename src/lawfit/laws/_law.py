@@ -306,7 +306,10 @@ class Law:
         A product of more than :data:`MAX_GRID_STARTS` rows (e.g. ``bnsl3``'s 8 * 12^3) is
         thinned to a fixed, seeded sample of that many distinct rows, in product order.
         """
-        index = self._grid_index()
+        return self._grid_values(self._grid_index())
+
+    def _grid_values(self, index: np.ndarray) -> np.ndarray:
+        """(S, K) start values of the grid positions ``index``, moved inside bounds."""
         axes = [np.array([p.inside(v) for v in p.grid]) for p in self.params]
         return np.stack([a[index[:, k]] for k, a in enumerate(axes)], axis=1)
 
@@ -321,7 +324,7 @@ class Law:
         each ``placed_in`` parameter's n values moved to fractions (j + 1/2) / n of the
         group's observed range of its input, in logs for laws of positive inputs."""
         index = self._grid_index()
-        grid = self.start_grid()
+        grid = self._grid_values(index)
         n_groups = len(next(iter(x.values())))
         starts = np.broadcast_to(grid, (n_groups, *grid.shape)).copy()
         for k, p in enumerate(self.params):
