@@ -15,10 +15,12 @@ from lawfit.data import InputError
 from lawfit.evaluate import (
     DATABLATIONS,
     Backtested,
+    Bayesian,
     Designs,
     Method,
     designs,
     estimate,
+    findings,
     get_method,
     leaderboard,
     method_names,
@@ -207,6 +209,22 @@ def test_leaderboard_shape(small):
     assert ((board["failure_rate"] >= 0) & (board["failure_rate"] <= 1)).all()
 
 
+def test_leaderboard_intervals_and_paired_wins(small):
+    """Bootstrap intervals bracket the estimates; beats_reference is the paired share of
+    designs where the method's ARE is below colpret's, counted here independently."""
+    board = leaderboard(small, resamples=500).set_index(["family", "method"])
+    for stat in ("median_are", "mean_are"):
+        assert (board[f"{stat}_lo"] <= board[stat]).all()
+        assert (board[stat] <= board[f"{stat}_hi"]).all()
+        assert (board[f"{stat}_lo"] < board[f"{stat}_hi"]).all()
+    wide = small.are.pivot_table(index=["n_train_models", "min_tokens"], columns="method",
+                                 values="are")
+    expected = (wide["huber-grid"] < wide["colpret"]).mean()
+    assert board.loc[("all", "huber-grid"), "beats_reference"] == pytest.approx(expected)
+    assert np.isnan(board.loc[("all", "colpret"), "beats_reference"])
+    assert leaderboard(small, reference="none")["beats_reference"].isna().all()
+
+
 # ---------------------------------------------------------------------------------------
 # The method registry.
 
@@ -230,6 +248,9 @@ def test_epoch_method_is_hoffmanns_4500_start_grid():
          "registered already"),
         (Method("x", HuberLog(1e-3), LBFGS(), np.ones((2, 5)), np.zeros(5), np.ones(5), 1.5),
          "e_below_loss must be in (0, 1]"),
+        (Method("x", HuberLog(1e-3), LBFGS(), np.ones((2, 4)), np.zeros(4), np.ones(4),
+                law=lawfit.laws.get("shared_exponent")), "lacks ['beta']"),
+        (Bayesian("x", noise=0.0), "noise must be > 0"),
     ],
 )
 def test_register_method_checks_the_method(method, message):
@@ -254,8 +275,82 @@ def test_e_below_loss_bounds_e_by_each_designs_smallest_training_loss(corpus):
     np.testing.assert_allclose(fits["half-e"]["E"][above], bound[above], rtol=1e-3)
 
 
+def test_findings_recount_the_papers_findings():
+    """Each finding from a hand-made table: paired shares and medians counted by hand."""
+    base = dict(family="f", method="m", status="converged", train_fraction=1.0, borrow="",
+                checkpoints="all", min_tokens=0.0)
+    rows = [  # k = 5, cut 0 vs 1e10: the cut wins once of twice; final loses to all once
+        {**base, "n_train_models": 5, "are": 0.10},
+        {**base, "n_train_models": 5, "are": 0.05, "min_tokens": 1e10},
+        {**base, "n_train_models": 6, "are": 0.02},
+        {**base, "n_train_models": 6, "are": 0.04, "min_tokens": 1e10},
+        {**base, "n_train_models": 6, "are": 0.03, "checkpoints": "final"},
+        {**base, "n_train_models": 2, "are": 0.50, "train_fraction": 0.5},
+        {**base, "n_train_models": 2, "are": np.nan, "status": "max_steps"},
+    ]
+    found = findings(pd.DataFrame(rows)).set_index(["finding", "setting"])["value"]
+    assert found[("token cut 1e+10", "share of paired designs")] == 0.5
+    assert found[("all checkpoints", "share of paired designs")] == 1.0
+    assert found[("training models", "5+")] == pytest.approx(np.median([0.1, 0.05, 0.02, 0.04,
+                                                                         0.03]))
+    assert found[("training models", "2")] == 0.5
+    assert found[("training fraction", "0.5")] == 0.5
+
+
+def test_shared_exponent_fits_one_exponent_no_better_than_the_free_law(corpus):
+    """The law-form variant reports beta = alpha, and its optimum of the log-squared error
+    is no lower than log-grid's on the nested five-parameter law (same data, same starts)."""
+    out = designs(corpus, **SMALL)
+    are = estimate(out, ["shared-exponent", "log-grid"], shapes=1).are
+    fits = {m: are[are["method"] == m].reset_index(drop=True)
+            for m in ("shared-exponent", "log-grid")}
+    assert (fits["shared-exponent"]["status"] == "converged").all()
+    np.testing.assert_array_equal(fits["shared-exponent"]["alpha"], fits["shared-exponent"]["beta"])
+    law = lawfit.laws.get("chinchilla")
+
+    def loss(row, rows):
+        data = corpus.iloc[rows]
+        pred = law.predict({p: row[p] for p in law.param_names},
+                           {"N": data["N"].to_numpy(), "D": data["D"].to_numpy()})
+        return float(np.sum((np.log(data["loss"].to_numpy()) - np.log(np.asarray(pred))) ** 2))
+
+    for i, rows in enumerate(out.train):
+        shared, free = loss(fits["shared-exponent"].iloc[i], rows), loss(fits["log-grid"].iloc[i], rows)
+        assert free <= shared * (1 + 1e-6)
+    assert (fits["shared-exponent"]["are"] != fits["log-grid"]["are"]).all()
+
+
+def test_bayes_reports_each_designs_posterior_median(corpus):
+    """Two designs in one call give the medians of their own posteriors (lawfit.bayes
+    called here on the same rows, keyed so that they come in the other order); a borrowing
+    design's A and alpha stay near the donor's."""
+    out = designs(corpus, families=["olmo", "OPT"], fractions=(1.0,), min_tokens=(1e10,),
+                  checkpoints=("all",), n_train_models=[2, 3], borrow=["datablations"])
+    are = estimate(out, ["bayes"], shapes=1).are
+    assert (are.loc[are["status"] != "invalid_input", "status"] == "converged").all()
+    own = np.flatnonzero((out.table["borrow"] == "").to_numpy() & (are["status"] == "converged"))
+    assert len(own) == 2
+    names = ["E", "A", "B", "alpha", "beta"]
+    frame = pd.concat([corpus.iloc[out.train[i]].assign(key=key)
+                       for i, key in zip(own, ["z", "a"], strict=True)])
+    post = lawfit.bayes.posterior(frame, "chinchilla", {"N": "N", "D": "D"}, "loss", by="key",
+                                  sampler=lawfit.bayes.Laplace(chains=1, samples=400))
+    logs = [np.log(np.stack([post.draws[p][g].ravel() for p in names])) for g in (1, 0)]
+    alone = np.stack([np.median(v, axis=1) for v in logs])  # z, a: the designs' order
+    spread = np.stack([v.std(axis=1) for v in logs])
+    batched = np.log(are.loc[own, names].to_numpy(float))
+    # equal up to the Monte Carlo error of medians of 400 draws (0.06 sd), and not the
+    # other design's
+    assert (np.abs(batched - alone) < 0.25 * spread).all()
+    assert (np.abs(batched - alone[::-1]) > 0.25 * spread).any()
+    lent = are[(are["borrow"] == "datablations") & (are["status"] == "converged")]
+    assert len(lent)
+    np.testing.assert_allclose(lent["A"], DATABLATIONS["A"], rtol=0.2)
+    np.testing.assert_allclose(lent["alpha"], DATABLATIONS["alpha"], rtol=0.2)
+
+
 # ---------------------------------------------------------------------------------------
-# lawfit: the candidate with the lower backtest error, refitted on all training rows.
+# backtested: the candidate with the lower backtest error, refitted on all training rows.
 
 
 def _backtest(corpus, out, holdout=0.7):
@@ -274,25 +369,26 @@ def _backtest(corpus, out, holdout=0.7):
 
 @pytest.fixture(scope="module")
 def backtested(corpus):
-    """OPT, no cut: lawfit and its candidates on the designs and on an independent backtest."""
+    """OPT, no cut: backtested and its candidates on the designs and on an independent
+    backtest."""
     out = designs(corpus, families=["OPT"], fractions=(1.0,), min_tokens=(0.0,),
                   checkpoints=("all",))
-    lawfit_method = get_method("lawfit")
-    names = [c.name for c in lawfit_method.candidates]
-    full = estimate(out, ["lawfit", *names], shapes=1)
+    names = [c.name for c in get_method("backtested").candidates]
+    full = estimate(out, ["backtested", *names], shapes=1)
     trial = estimate(_backtest(corpus, out), names, shapes=1)
     return full.are, trial.are, names
 
 
-def test_lawfit_is_a_registered_backtested_method():
-    method = get_method("lawfit")
-    assert "lawfit" in method_names() and isinstance(method, Backtested)
+def test_backtested_is_registered_and_lawfit_is_bayes():
+    method = get_method("backtested")
+    assert "backtested" in method_names() and isinstance(method, Backtested)
     assert all(isinstance(c, Method) for c in method.candidates) and len(method.candidates) > 1
+    assert get_method("lawfit") == get_method("bayes")._replace(name="lawfit")
 
 
-def test_lawfit_keeps_the_candidate_with_the_lower_backtest_error(backtested):
+def test_backtested_keeps_the_candidate_with_the_lower_backtest_error(backtested):
     are, trial, names = backtested
-    chosen = are[are["method"] == "lawfit"].set_index("n_train_models")
+    chosen = are[are["method"] == "backtested"].set_index("n_train_models")
     scores = trial.pivot(index="n_train_models", columns="method", values="are")[names]
     assert (chosen["status"] == "converged").all()
     assert (chosen["chosen"] == scores.idxmin(axis=1).reindex(chosen.index)).all()
@@ -317,18 +413,18 @@ def test_register_method_checks_backtested_candidates():
         register_method(Backtested("bt", (get_method("colpret"),), holdout=1.5))
 
 
-def test_cli_runs_lawfit(tmp_path):
+def test_cli_runs_backtested(tmp_path):
     out = tmp_path / "hh"
     result = CliRunner().invoke(app, [
-        "hitchhiker", "--families", "OPT", "--methods", "lawfit", "--min-tokens", "0",
+        "hitchhiker", "--families", "OPT", "--methods", "backtested", "--min-tokens", "0",
         "--fractions", "1", "--checkpoints", "all", "--no-figures", "--out", str(out),
     ])
     assert result.exit_code == 0, result.output
     are = pd.read_csv(out / "are.csv")
-    assert set(are["method"]) == {"lawfit"} and (are["status"] == "converged").all()
-    assert set(are["chosen"]) <= {c.name for c in get_method("lawfit").candidates}
+    assert set(are["method"]) == {"backtested"} and (are["status"] == "converged").all()
+    assert set(are["chosen"]) <= {c.name for c in get_method("backtested").candidates}
     assert are["flat"].dtype == bool  # the flat-direction warning, per fit
-    assert "lawfit:" in result.output
+    assert "backtested:" in result.output
 
 
 METHOD_FILE = """
@@ -388,9 +484,14 @@ def test_cli_writes_tables_and_figures(tmp_path):
     assert len(are) == 2 * 8
     board = pd.read_csv(out / "leaderboard.csv")
     assert {"family", "method", "mean_are", "median_are", "failure_rate", "seconds"} <= set(board)
+    assert {"median_are_lo", "median_are_hi", "beats_reference"} <= set(board)
+    found = pd.read_csv(out / "findings.csv")
+    assert set(found["method"]) == {"colpret", "huber-grid"}
+    assert set(found["finding"]) == {"token cut 1e+10", "training models", "training fraction"}
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert pngs == ["heatmap_colpret_cut0.png", "heatmap_colpret_cut1e+10.png",
-                    "heatmap_huber-grid_cut0.png", "heatmap_huber-grid_cut1e+10.png"]
+                    "heatmap_huber-grid_cut0.png", "heatmap_huber-grid_cut1e+10.png",
+                    "methods.png"]
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ def hitchhiker_command(
     methods: str = typer.Option(
         "colpret,huber-grid", "--methods",
         help="Comma-separated methods: colpret, huber-grid, mse-grid, log-grid, lawfit (the "
-        "recommended one), epoch, or any a --module "
+        "recommended one), bounded-e, shared-exponent, bayes, epoch, or any a --module "
         "FILE.py registers (lawfit.evaluate.register_method).",
     ),
     min_tokens: str = typer.Option(
@@ -60,15 +60,20 @@ def hitchhiker_command(
     data: Path = typer.Option(
         None, "--data", help="Corpus CSV/Parquet in lawfit's schema (default: hitchhiker)."
     ),
-    figures: bool = typer.Option(True, "--figures/--no-figures", help="Write ARE heatmaps."),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="Write ARE heatmaps and the methods' comparison."
+    ),
 ) -> None:
     """Refit every design of every family with each method; write DIR/are.csv (one row per
-    fitted law), DIR/leaderboard.csv and ARE heatmaps (DIR/heatmap_METHOD_cutCUT.png).
+    fitted law), DIR/leaderboard.csv (per family and method: failures, median and mean ARE
+    with bootstrap intervals, wins, share of designs better than colpret, time),
+    DIR/findings.csv (the paper's findings rechecked per method), ARE heatmaps
+    (DIR/heatmap_METHOD_cutCUT.png) and DIR/methods.png (ARE by method and family).
 
     Exit codes: 0 done, 2 bad input (one line on stderr names the option or column).
     """
     from lawfit.data import InputError, load, read_table, write_table
-    from lawfit.evaluate import designs, estimate, get_method, leaderboard
+    from lawfit.evaluate import designs, estimate, findings, get_method, leaderboard
 
     start = time.perf_counter()
     if out.exists() and not out.is_dir():
@@ -100,25 +105,33 @@ def hitchhiker_command(
     write_table(are[_ARE_COLUMNS], out / "are.csv")
     board = leaderboard(result)
     write_table(board, out / "leaderboard.csv")
+    write_table(findings(are), out / "findings.csv")
     if figures:
         import matplotlib
 
         matplotlib.use("Agg")  # files only; selected here, never at import
         import matplotlib.pyplot as plt
 
-        from lawfit.plot import are_heatmaps
+        from lawfit.plot import are_heatmaps, method_comparison
 
         regular = are[(are["borrow"] == "") & (are["checkpoints"] == "all")]
         for (method, cut), table in regular.groupby(["method", "min_tokens"]):
             fig = are_heatmaps(table, title=f"{method}: ARE, all checkpoints, tokens > {cut:g}")
             fig.savefig(out / f"heatmap_{method}_cut{cut:g}.png", dpi=110, bbox_inches="tight")
             plt.close(fig)
+        ax = method_comparison(are[are["status"] == "converged"])
+        ax.figure.savefig(out / "methods.png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
     overall = board[board["family"] == "all"]
     for _, row in overall.iterrows():
         console.print(
             f"{row['method']}: {row['n_fits']} laws, median ARE {100 * row['median_are']:.2f}%, "
+            f"[{100 * row['median_are_lo']:.2f}, {100 * row['median_are_hi']:.2f}], "
             f"mean {100 * row['mean_are']:.2f}%, failures {100 * row['failure_rate']:.1f}%, "
-            f"{row['seconds']:.1f} s",
+            + (f"better than colpret in {100 * row['beats_reference']:.1f}%, "
+               if row["method"] != "colpret" and row["beats_reference"] == row["beats_reference"]
+               else "")
+            + f"{row['seconds']:.1f} s",
             highlight=False,
         )
     info(f"wrote {len(are)} rows to {out / 'are.csv'} and the leaderboard in "

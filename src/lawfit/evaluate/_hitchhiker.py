@@ -20,6 +20,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from lawfit.bayes import Laplace, SampleStatus, posterior
+from lawfit.bayes._prepare import check_priors
+from lawfit.bayes._sampler import Sampler
 from lawfit.data import GroupedData, InputError, bucket, check_columns, validate_corpus
 from lawfit.fitting import (
     LBFGS,
@@ -34,6 +37,7 @@ from lawfit.fitting import (
     fit_batch,
 )
 from lawfit.fitting._diagnostics import MAX_CONDITION, diagnose_optima
+from lawfit.laws import Law, Prior
 from lawfit.laws import get as get_law
 from lawfit.laws.bijection import to_unconstrained
 from lawfit.precision import computing
@@ -42,11 +46,13 @@ __all__ = [
     "COLPRET_START",
     "DATABLATIONS",
     "Backtested",
+    "Bayesian",
     "Designs",
     "Estimates",
     "Method",
     "designs",
     "estimate",
+    "findings",
     "get_method",
     "leaderboard",
     "method_names",
@@ -75,10 +81,15 @@ _DESIGN_COLUMNS = [
 
 
 class Method(NamedTuple):
-    """A fitting method: objective, solver, (S, K) natural starts and natural bounds of
-    :data:`LAW`'s parameters (E, A, B, alpha, beta). ``e_below_loss``, when set, is a
-    law-form variant: each design's E is bounded above by this fraction of the design's
-    smallest training loss (the irreducible loss below every loss observed)."""
+    """A fitting method: objective, solver, (S, K) natural starts and (K,) natural bounds of
+    ``law``'s parameters.
+
+    Law-form variants: ``law`` is :data:`LAW` or a law of N and D that is :data:`LAW` with
+    some parameters tied (``tied``: pairs (LAW's parameter, ``law``'s parameter it equals),
+    e.g. ``(("beta", "alpha"),)`` for a shared exponent); its fits are reported, scored and
+    borrowed from as :data:`LAW`'s (E, A, B, alpha, beta). ``e_below_loss``, when set,
+    bounds each design's E above by this fraction of the design's smallest training loss
+    (the irreducible loss below every loss observed)."""
 
     name: str
     objective: Objective
@@ -87,6 +98,8 @@ class Method(NamedTuple):
     lower: np.ndarray
     upper: np.ndarray
     e_below_loss: float | None = None
+    law: Law = LAW
+    tied: tuple[tuple[str, str], ...] = ()
 
 
 class Backtested(NamedTuple):
@@ -104,6 +117,25 @@ class Backtested(NamedTuple):
     name: str
     candidates: tuple[Method, ...]
     holdout: float = 0.7
+
+
+class Bayesian(NamedTuple):
+    """A method that reports each design's posterior median of (E, A, B, alpha, beta)
+    (:func:`lawfit.bayes.posterior`: the law spec's priors, Student-t noise on log loss,
+    ``sampler`` draws: by default 400 of the Laplace approximation at the posterior mode,
+    fast enough for thousands of designs; ``lawfit.bayes.NUTS(...)`` samples the posterior
+    itself, about 10x slower here). ``priors`` (parameter -> :class:`lawfit.Prior` of the
+    spec's family) replace the spec's. Borrowing designs replace A's and alpha's priors by lognormals
+    centred on the donor's values with log-scale ``borrow_scale`` (the donor's estimates as
+    a prior, not as fixed values). A design's status is ``converged`` when its draws are
+    ``ok`` or ``low_ess``, ``stalled`` when the sampler diverged or its chains disagree,
+    ``nonfinite`` without finite draws."""
+
+    name: str
+    sampler: Sampler = Laplace(chains=1, samples=400)
+    noise: float = 0.05
+    borrow_scale: float = 0.05
+    priors: dict | None = None
 
 
 # L-BFGS for the grid methods: the per-step test at 1e-9, and the windowed test for fits
@@ -151,12 +183,36 @@ def _bounded_e() -> Method:
     return _log_grid()._replace(name="bounded-e", e_below_loss=1.0)
 
 
-def _lawfit() -> Backtested:
-    """The recommended method: per design, ``log-grid`` or ``mse-grid``, whichever predicts
-    the late checkpoints of the largest training model better (:class:`Backtested`).
-    On the full Hitchhiker run log-grid has the lower mean ARE, mse-grid the lower median;
-    the backtest keeps most of both (docs/hitchhiker.md)."""
-    return Backtested("lawfit", (_log_grid(), _mse_grid()))
+def _backtested() -> Backtested:
+    """Per design, ``log-grid`` or ``mse-grid``, whichever predicts the late checkpoints of
+    the largest training model better (:class:`Backtested`). On the full Hitchhiker run
+    log-grid has the lower mean ARE, mse-grid the lower median; the backtest keeps some of
+    both (docs/hitchhiker.md)."""
+    return Backtested("backtested", (_log_grid(), _mse_grid()))
+
+
+def _lawfit() -> Bayesian:
+    """The recommended method, chosen on the full Hitchhiker leaderboard
+    (docs/hitchhiker.md): ``bayes``, each design's posterior median under the spec's
+    priors; the only method there with a lower median and mean ARE than ``colpret`` that
+    also beats it in most paired designs."""
+    return _bayes()._replace(name="lawfit")
+
+
+def _bayes() -> Bayesian:
+    """Posterior medians under the spec's priors from 400 draws of each design's Laplace
+    approximation (:class:`Bayesian`'s default)."""
+    return Bayesian("bayes")
+
+
+def _shared_exponent() -> Method:
+    """``log-grid`` on the law-form variant with one exponent for N and D,
+    L = E + A/N^alpha + B/D^alpha (Gadre et al. 2024, eq. 3; ColPret's start has
+    alpha = beta): one parameter fewer to extrapolate with."""
+    law = get_law("shared_exponent")
+    starts = np.unique(_SMALL_GRID[:, :4], axis=0)
+    return Method("shared-exponent", LogMSE(), _GRID_SOLVER, starts, law.lower, law.upper,
+                  law=law, tied=(("beta", "alpha"),))
 
 
 def _epoch() -> Method:
@@ -173,22 +229,28 @@ def _epoch() -> Method:
 
 _SMALL_GRID = np.array([(e, 1e3, 1e3, alpha, beta)
                         for e, alpha, beta in itertools.product((0.5, 2.0), (0.2, 0.6), (0.2, 0.6))])
-_METHODS: dict[str, Callable[[], Method | Backtested]] = {
+_METHODS: dict[str, Callable[[], AnyMethod]] = {
     "colpret": _colpret, "huber-grid": _huber_grid, "mse-grid": _mse_grid,
-    "log-grid": _log_grid, "lawfit": _lawfit, "epoch": _epoch, "bounded-e": _bounded_e,
+    "log-grid": _log_grid, "lawfit": _lawfit, "bayes": _bayes, "backtested": _backtested,
+    "bounded-e": _bounded_e, "shared-exponent": _shared_exponent, "epoch": _epoch,
 }
 
 
+AnyMethod = Method | Backtested | Bayesian
+
+
 def register_method(
-    method: Method | Backtested | Callable[[], Method | Backtested], *, overwrite: bool = False
+    method: AnyMethod | Callable[[], AnyMethod], *, overwrite: bool = False
 ) -> None:
-    """Make a :class:`Method` or :class:`Backtested` (or a function building one) available
-    by its name to :func:`estimate` and ``lawfit hitchhiker --methods`` (a ``--module
-    FILE.py`` may call this). Starts and bounds are checked against :data:`LAW`'s
-    parameters here."""
-    factory = (lambda: method) if isinstance(method, (Method, Backtested)) else method
+    """Make a :class:`Method`, :class:`Backtested` or :class:`Bayesian` (or a function
+    building one) available by its name to :func:`estimate` and ``lawfit hitchhiker
+    --methods`` (a ``--module FILE.py`` may call this). Starts and bounds are checked
+    against the method's law here."""
+    factory = (lambda: method) if isinstance(method, AnyMethod) else method
     built = factory()
-    if isinstance(built, Backtested):
+    if isinstance(built, Bayesian):
+        _check_bayesian(built)
+    elif isinstance(built, Backtested):
         if not built.candidates or not 0 < built.holdout < 1:
             raise ValueError(f"method {built.name!r}: a Backtested method needs candidates "
                              f"and a holdout in (0, 1); got {built.holdout}")
@@ -202,33 +264,63 @@ def register_method(
     _METHODS[built.name] = factory
 
 
+def _check_bayesian(built: Bayesian) -> None:
+    """Raise unless ``built``'s sampler and scales are usable."""
+    if not isinstance(built.sampler, Sampler):
+        raise TypeError(f"method {built.name!r}: sampler must be lawfit.bayes.NUTS or Laplace; "
+                        f"got {type(built.sampler).__name__}")
+    for field in ("noise", "borrow_scale"):
+        value = getattr(built, field)
+        if not (isinstance(value, (int, float)) and value > 0):
+            raise ValueError(f"method {built.name!r}: {field} must be > 0; got {value!r}")
+    check_priors(LAW, built.priors, argument=f"method {built.name!r}: priors")
+
+
 def _check_method(built: Method) -> None:
-    """Raise unless ``built`` is a :class:`Method` with (S, K) starts and (K,) bounds."""
+    """Raise unless ``built`` is a :class:`Method` with (S, K) starts and (K,) bounds of a
+    law of N and D that gives every parameter of :data:`LAW` (by name or ``tied``)."""
     if not isinstance(built, Method):
         raise TypeError(f"register_method expects a Method; got {type(built).__name__}")
-    k = len(LAW.params)
+    law = built.law
+    if not isinstance(law, Law) or set(law.inputs) != {"N", "D"}:
+        raise ValueError(f"method {built.name!r}: law must be a lawfit Law of N and D")
+    tied = dict(built.tied)
+    missing = [p for p in LAW.param_names if p not in law.param_names and p not in tied]
+    wrong = [b for b in tied.values() if b not in law.param_names]
+    if missing or wrong:
+        raise ValueError(f"method {built.name!r}: law {law.name!r} lacks {missing + wrong}; "
+                         f"tie each parameter of {LAW.name} to one of {list(law.param_names)}")
+    k = len(law.params)
     starts = np.asarray(built.starts, dtype=float)
     if starts.ndim != 2 or starts.shape[1] != k or len(starts) == 0:
         raise ValueError(f"method {built.name!r}: starts must be an (S, {k}) array of "
-                         f"({', '.join(LAW.param_names)}); got shape {starts.shape}")
+                         f"({', '.join(law.param_names)}); got shape {starts.shape}")
     for bound in ("lower", "upper"):
         if np.shape(getattr(built, bound)) != (k,):
             raise ValueError(f"method {built.name!r}: {bound} must have {k} values")
     fraction = built.e_below_loss
-    if fraction is not None and not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
-        raise ValueError(f"method {built.name!r}: e_below_loss must be in (0, 1]; "
-                         f"got {fraction!r}")
+    if fraction is not None and not (isinstance(fraction, (int, float)) and 0 < fraction <= 1
+                                     and "E" in law.param_names):
+        raise ValueError(f"method {built.name!r}: e_below_loss must be in (0, 1] and the "
+                         f"law must have E; got {fraction!r}")
+
+
+def _as_law_params(method: Method, params: np.ndarray) -> np.ndarray:
+    """(G, 5) :data:`LAW`'s parameters of ``method``'s (G, K) fits (tied ones copied)."""
+    names = method.law.param_names
+    tied = dict(method.tied)
+    return np.stack([params[:, names.index(tied.get(p, p))] for p in LAW.param_names], axis=1)
 
 
 def _design_bounds(method: Method, batch) -> tuple[np.ndarray, np.ndarray]:
     """(G, K) natural bounds of the padded designs ``batch``: the method's, with E's upper
     bound at ``e_below_loss`` times each design's smallest training loss when it is set."""
-    n_groups, k = len(batch.target), len(LAW.params)
+    n_groups, k = len(batch.target), len(method.law.params)
     lower = np.broadcast_to(np.asarray(method.lower, float), (n_groups, k))
     upper = np.array(np.broadcast_to(np.asarray(method.upper, float), (n_groups, k)))
     if method.e_below_loss is not None:
         smallest = np.where(batch.weight > 0, batch.target, np.inf).min(axis=1)
-        column = LAW.param_names.index("E")
+        column = method.law.param_names.index("E")
         upper[:, column] = np.minimum(upper[:, column], method.e_below_loss * smallest)
     return lower, upper
 
@@ -238,9 +330,9 @@ def method_names() -> list[str]:
     return list(_METHODS)
 
 
-def get_method(name: str | Method | Backtested) -> Method | Backtested:
+def get_method(name: str | AnyMethod) -> AnyMethod:
     """The method called ``name`` (see :func:`method_names`)."""
-    if isinstance(name, (Method, Backtested)):
+    if isinstance(name, AnyMethod):
         return name
     if name not in _METHODS:
         raise InputError(f"methods: unknown method {name!r}; choose from {', '.join(_METHODS)}")
@@ -378,9 +470,9 @@ def _design_data(designs: Designs) -> GroupedData:
 
 def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
     """Fit the designs ``members`` (each with training rows) in one compiled call per padded
-    size; params (G, K), status, steps."""
+    size; ``method.law``'s params (G, K), status, steps."""
     members = np.searchsorted(grouped.keys["design"].to_numpy(), members)  # design -> group
-    n_groups, k = len(members), len(LAW.params)
+    n_groups, k = len(members), len(method.law.params)
     params = np.full((n_groups, k), np.nan)
     status = np.full(n_groups, int(Status.NONFINITE))
     steps = np.zeros(n_groups, int)
@@ -397,7 +489,7 @@ def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
             fixed_values = np.where(free, 1.0, fixed_values)
         with computing("float64"):
             out = fit_batch(
-                LAW,
+                method.law,
                 batch.inputs,
                 batch.target,
                 batch.weight,
@@ -416,7 +508,7 @@ def _fit_designs(method, grouped, members, fixed, count, shapes, lanes):
 
 def estimate(
     designs: Designs,
-    methods: Sequence[str | Method | Backtested] = ("colpret", "huber-grid"),
+    methods: Sequence[str | AnyMethod] = ("colpret", "huber-grid"),
     *,
     progress: Callable[[int, int], None] | None = None,
     shapes: int = 3,
@@ -443,8 +535,9 @@ def estimate(
     trials = {m.holdout: _backtest_designs(designs, m.holdout)
               for m in methods if isinstance(m, Backtested)}
     total = sum(
-        len(m.candidates) * int(_fittable(designs).sum() + _fittable(trials[m.holdout]).sum())
-        if isinstance(m, Backtested) else int(_fittable(designs).sum())
+        sum(int(_fittable(designs, c.law).sum() + _fittable(trials[m.holdout], c.law).sum())
+            for c in m.candidates)
+        if isinstance(m, Backtested) else int(_fittable(designs, getattr(m, "law", LAW)).sum())
         for m in methods
     )
     count = _Count(progress, total)
@@ -455,16 +548,16 @@ def estimate(
         chosen = np.full(len(designs.table), "", dtype=object)
         if isinstance(method, Backtested):
             trial = trials[method.holdout]
-            params, status, steps, pick = _fit_backtested(
+            params, status, steps, pick, flat = _fit_backtested(
                 method, designs, grouped, trial, _design_data(trial), x, y, count, shapes, lanes)
             chosen = np.array([c.name for c in method.candidates], dtype=object)[pick]
-            flat = np.zeros(len(pick), bool)
-            for i, candidate in enumerate(method.candidates):
-                mine = np.where(pick == i, status, int(Status.INVALID_INPUT))
-                flat |= _flat(candidate, designs, grouped, params, mine)
+        elif isinstance(method, Bayesian):
+            params, status, steps = _fit_bayesian(method, designs, count, shapes)
+            flat = np.zeros(len(status), bool)  # no optimum to diagnose
         else:
-            params, status, steps = _fit_method(method, designs, grouped, count, shapes, lanes)
-            flat = _flat(method, designs, grouped, params, status)
+            own, status, steps = _fit_method(method, designs, grouped, count, shapes, lanes)
+            flat = _flat(method, designs, grouped, own, status)
+            params = _as_law_params(method, own)
         are = _are(designs, params, x, y)
         seconds[method.name] = time.perf_counter() - start
         frame = designs.table.assign(method=method.name, are=are,
@@ -486,26 +579,32 @@ class _Count:
             self.progress(self.done, self.total)
 
 
-def _fittable(designs: Designs) -> np.ndarray:
-    """Designs with at least as many training rows as free parameters and a test set."""
+def _fittable(designs: Designs, law: Law) -> np.ndarray:
+    """Designs with at least as many training rows as ``law``'s free parameters and a test
+    set."""
     table = designs.table
-    n_free = np.where(table["borrow"] != "", len(LAW.params) - len(DATABLATIONS),
-                      len(LAW.params))
+    n_free = np.where(table["borrow"] != "", len(law.params) - len(DATABLATIONS),
+                      len(law.params))
     return (table["n_train"].to_numpy() >= n_free) & (table["n_test"].to_numpy() > 0)
 
 
 def _fit_method(method: Method, designs: Designs, grouped, count, shapes, lanes):
-    """(G, K) params, statuses and steps of every fittable design (``invalid_input`` for the
-    others): own designs first, then borrowing ones with the donors' A and alpha fixed."""
+    """``method.law``'s (G, K) params, statuses and steps of every fittable design
+    (``invalid_input`` for the others): own designs first, then borrowing ones with the
+    donors' A and alpha fixed (not fitted when the law has no A and alpha to fix)."""
     table = designs.table
-    k = len(LAW.params)
+    names = method.law.param_names
+    k = len(names)
     params = np.full((len(table), k), np.nan)
     status = np.full(len(table), int(Status.INVALID_INPUT))
     steps = np.zeros(len(table), int)
-    fittable = _fittable(designs)
+    fittable = _fittable(designs, method.law)
     borrowed = (table["borrow"] != "").to_numpy()
     first = np.flatnonzero(fittable & ~borrowed)
     second = np.flatnonzero(fittable & borrowed)
+    if not set(DATABLATIONS) <= set(names):
+        count.add(len(second))
+        second = second[:0]
     if len(first):
         params[first], status[first], steps[first] = _fit_designs(
             method, grouped, first, None, count, shapes, lanes)
@@ -514,10 +613,10 @@ def _fit_method(method: Method, designs: Designs, grouped, count, shapes, lanes)
         for row, i in enumerate(second):
             donor = table["borrow"].iat[i]
             values = (DATABLATIONS if donor == "datablations"
-                      else _donor(table, params, status, donor))
+                      else _donor(table, params, status, donor, names))
             for name, value in values.items():
-                fixed[row, LAW.param_names.index(name)] = value
-        borrowed_columns = [LAW.param_names.index(p) for p in DATABLATIONS]
+                fixed[row, names.index(name)] = value
+        borrowed_columns = [names.index(p) for p in DATABLATIONS]
         runnable = np.all(np.isfinite(fixed[:, borrowed_columns]), axis=1)
         count.add(int((~runnable).sum()))
         second, fixed = second[runnable], fixed[runnable]
@@ -525,6 +624,68 @@ def _fit_method(method: Method, designs: Designs, grouped, count, shapes, lanes)
             params[second], status[second], steps[second] = _fit_designs(
                 method, grouped, second, fixed, count, shapes, lanes)
     return params, status, steps
+
+
+def _fit_bayesian(method: Bayesian, designs: Designs, count, shapes):
+    """(G, 5) posterior medians, statuses and sampler iterations of every fittable design
+    (``invalid_input`` for the others): own designs first, then borrowing ones with their
+    donor's A and alpha as priors; one :func:`lawfit.bayes.posterior` call per padded
+    size."""
+    table = designs.table
+    params = np.full((len(table), len(LAW.params)), np.nan)
+    status = np.full(len(table), int(Status.INVALID_INPUT))
+    fittable = _fittable(designs, LAW)
+    borrowed = (table["borrow"] != "").to_numpy()
+    first = np.flatnonzero(fittable & ~borrowed)
+    second = np.flatnonzero(fittable & borrowed)
+
+    def sample(members, priors):
+        padded = bucket(table["n_train"].to_numpy()[members], levels=shapes)
+        for size in np.unique(padded):
+            rows = members[padded == size]
+            params[rows], status[rows] = _posterior_medians(method, designs, rows, priors)
+            count.add(len(rows))
+
+    if len(first):
+        sample(first, {})
+    priors = {}
+    for i in second:
+        donor = table["borrow"].iat[i]
+        values = (DATABLATIONS if donor == "datablations"
+                  else _donor(table, params, status, donor, LAW.param_names))
+        if all(np.isfinite(v) and v > 0 for v in values.values()):
+            priors[i] = {p: Prior("lognormal", math.log(v), method.borrow_scale)
+                         for p, v in values.items()}
+    count.add(len(second) - len(priors))
+    if priors:
+        sample(np.array(sorted(priors)), priors)
+    sampler = method.sampler
+    iterations = sampler.chains * (getattr(sampler, "warmup", 0) + sampler.samples)
+    steps = np.where(status == Status.INVALID_INPUT, 0, iterations)
+    return params, status, steps
+
+
+_SAMPLE_STATUS = {
+    SampleStatus.OK: Status.CONVERGED, SampleStatus.LOW_ESS: Status.CONVERGED,
+    SampleStatus.DIVERGENT: Status.STALLED, SampleStatus.NOT_MIXED: Status.STALLED,
+    SampleStatus.INDEFINITE: Status.STALLED, SampleStatus.NONFINITE: Status.NONFINITE,
+}
+
+
+def _posterior_medians(method: Bayesian, designs: Designs, rows, priors):
+    """(R, 5) posterior medians and statuses of the designs ``rows``, in one call."""
+    counts = [len(designs.train[i]) for i in rows]
+    frame = designs.corpus.iloc[np.concatenate([designs.train[i] for i in rows])]
+    frame = frame[["N", "D", "loss"]].assign(design=np.repeat(rows, counts))
+    own = {i: priors[i] for i in rows if i in priors}
+    post = posterior(frame, LAW, {"N": "N", "D": "D"}, "loss", by="design", priors=method.priors,
+                     group_priors=own or None, sampler=method.sampler, noise=method.noise)
+    order = np.searchsorted(post.groups["design"].to_numpy(), rows)
+    medians = np.stack([np.median(post.draws[p].reshape(len(post.groups), -1), axis=1)
+                        for p in LAW.param_names], axis=1)[order]
+    labels = {s.label: int(_SAMPLE_STATUS[s]) for s in SampleStatus}
+    status = post.groups["status"].map(labels).to_numpy()[order]
+    return medians, status
 
 
 def _flat(method: Method, designs: Designs, grouped, params, status) -> np.ndarray:
@@ -540,10 +701,10 @@ def _flat(method: Method, designs: Designs, grouped, params, status) -> np.ndarr
     batch = grouped.pad(members)
     lower, upper = _design_bounds(method, batch)
     free = (designs.table["borrow"].to_numpy()[done] == "")[:, None] | ~np.isin(
-        LAW.param_names, list(DATABLATIONS))[None, :]
+        method.law.param_names, list(DATABLATIONS))[None, :]
     with computing("float64"):
         u = np.asarray(to_unconstrained(params[done], lower, upper))
-    diagnosis = diagnose_optima(LAW, method.objective, batch.inputs, batch.target,
+    diagnosis = diagnose_optima(method.law, method.objective, batch.inputs, batch.target,
                                 batch.weight, u, lower, upper, free)
     flat[done] = ~(diagnosis.condition <= MAX_CONDITION)
     return flat
@@ -567,22 +728,25 @@ def _backtest_designs(designs: Designs, holdout: float) -> Designs:
 
 def _fit_backtested(method: Backtested, designs, grouped, trial, trial_grouped, x, y, count,
                     shapes, lanes):
-    """Fit every candidate on the backtest and on the full designs; per design the params,
-    status of the candidate :func:`_choose` picks, the steps of all fits and the pick."""
-    fits, scores, steps = [], [], 0
+    """Fit every candidate on the backtest and on the full designs; per design the
+    :data:`LAW` params, status and ``flat`` warning of the candidate :func:`_choose` picks,
+    the steps of all fits and the pick."""
+    params, status, flat, scores, steps = [], [], [], [], 0
     for candidate in method.candidates:
-        fits.append(_fit_method(candidate, designs, grouped, count, shapes, lanes))
-        t_params, t_status, t_steps = _fit_method(candidate, trial, trial_grouped, count,
-                                                  shapes, lanes)
-        score = _are(trial, t_params, x, y)
+        own, c_status, c_steps = _fit_method(candidate, designs, grouped, count, shapes, lanes)
+        params.append(_as_law_params(candidate, own))
+        status.append(c_status)
+        flat.append(_flat(candidate, designs, grouped, own, c_status))
+        t_own, t_status, t_steps = _fit_method(candidate, trial, trial_grouped, count,
+                                               shapes, lanes)
+        score = _are(trial, _as_law_params(candidate, t_own), x, y)
         scores.append(np.where(t_status == Status.CONVERGED, score, np.nan))
-        steps = steps + fits[-1][2] + t_steps
-    full_ok = np.stack([f[1] == Status.CONVERGED for f in fits])
-    pick = _choose(full_ok, np.stack(scores))
+        steps = steps + c_steps + t_steps
+    status = np.stack(status)
+    pick = _choose(status == Status.CONVERGED, np.stack(scores))
     rows = np.arange(len(pick))
-    params = np.stack([f[0] for f in fits])[pick, rows]
-    status = np.stack([f[1] for f in fits])[pick, rows]
-    return params, status, steps, pick
+    return (np.stack(params)[pick, rows], status[pick, rows], steps, pick,
+            np.stack(flat)[pick, rows])
 
 
 def _choose(full_ok: np.ndarray, backtest: np.ndarray) -> np.ndarray:
@@ -594,9 +758,10 @@ def _choose(full_ok: np.ndarray, backtest: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(scored.min(axis=0)), np.argmin(scored, axis=0), fallback)
 
 
-def _donor(table, params, status, family) -> dict:
+def _donor(table, params, status, family, names) -> dict:
     """A and alpha of ``family``'s full design (every smaller model, p = 1, no cut, all
-    checkpoints); NaN when that fit failed. Raises if the design is absent."""
+    checkpoints) from ``params`` (G, K) of the parameters ``names``; NaN when that fit
+    failed. Raises if the design is absent."""
     full = (
         (table["family"] == family) & (table["borrow"] == "") & (table["train_fraction"] == 1.0)
         & (table["min_tokens"] == 0.0) & (table["checkpoints"] == "all")
@@ -608,7 +773,7 @@ def _donor(table, params, status, family) -> dict:
         )
     best = np.flatnonzero(full)[np.argmax(table["n_train_models"].to_numpy()[full])]
     ok = status[best] == Status.CONVERGED
-    return {p: params[best, LAW.param_names.index(p)] if ok else np.nan for p in DATABLATIONS}
+    return {p: params[best, names.index(p)] if ok else np.nan for p in DATABLATIONS}
 
 
 def _are(designs: Designs, params: np.ndarray, x: dict, y: np.ndarray) -> np.ndarray:
@@ -626,44 +791,114 @@ def _are(designs: Designs, params: np.ndarray, x: dict, y: np.ndarray) -> np.nda
         return np.where(finite & (counts > 0), total / counts, np.nan)
 
 
-def leaderboard(estimates: Estimates) -> pd.DataFrame:
+def leaderboard(estimates: Estimates, *, reference: str = "colpret", resamples: int = 1000,
+                seed: int = 0) -> pd.DataFrame:
     """Per family and method, and over all families (``family = "all"``): designs fitted,
     ``failure_rate`` (fitted designs whose status is not converged or whose ARE is not
-    finite), mean and median ARE of the successful fits, ``win_rate`` (share of the
-    designs where every method succeeded in which this method's ARE is the lowest) and
-    ``seconds`` (the method's wall time; per family, apportioned by solver work, steps x
-    training points)."""
+    finite), mean and median ARE of the successful fits with 95% percentile-bootstrap
+    intervals over designs (``*_lo``, ``*_hi``; ``resamples`` resamples, ``seed``),
+    ``win_rate`` (share of the designs where every method succeeded in which this method's
+    ARE is the lowest), ``beats_reference`` (share of the designs where this method and
+    ``reference`` both succeeded in which this method's ARE is lower; NaN without that
+    method) and ``seconds`` (the method's wall time; per family, apportioned by solver
+    work, steps x training points)."""
     are = estimates.are
     check_columns(are, ["family", "method", "are", "status", "n_train", "steps"], argument="are")
+    if not (isinstance(resamples, int) and resamples >= 1):
+        raise InputError(f"resamples must be a whole number >= 1; got {resamples!r}")
     fitted = are[are["status"] != Status.INVALID_INPUT.label].copy()
     fitted["ok"] = (fitted["status"] == Status.CONVERGED.label) & np.isfinite(fitted["are"])
     keys = [c for c in _DESIGN_COLUMNS[:7] if c in fitted.columns]
     wide = fitted.pivot_table(index=keys, columns="method", values="are", aggfunc="first")
     oks = fitted.pivot_table(index=keys, columns="method", values="ok", aggfunc="first")
-    shared = wide[oks.fillna(False).astype(bool).all(axis=1)]
+    oks = oks.fillna(False).astype(bool)
+    shared = wide[oks.all(axis=1)]
     winner = shared.idxmin(axis=1).rename("winner").reset_index()
     fitted = fitted.merge(winner, on=keys, how="left")
+    if reference in wide.columns:
+        ref = wide[reference].where(oks[reference]).rename("reference_are").reset_index()
+        fitted = fitted.merge(ref, on=keys, how="left")
+        fitted.loc[fitted["method"] == reference, "reference_are"] = np.nan
+    else:
+        fitted["reference_are"] = np.nan
     fitted["work"] = fitted["steps"] * fitted["n_train"]
     share = fitted["work"] / fitted.groupby("method")["work"].transform("sum")
     fitted["seconds"] = share.fillna(0.0) * fitted["method"].map(estimates.seconds).astype(float)
+    rng = np.random.default_rng(seed)
 
     def summary(group: pd.DataFrame) -> pd.Series:
-        good = group.loc[group["ok"], "are"]
+        good = group.loc[group["ok"], "are"].to_numpy(float)
         contested = group["winner"].notna()
+        paired = group["ok"] & group["reference_are"].notna()
+        draws = good[rng.integers(0, len(good), (resamples, len(good)))] if len(good) else None
+        median_ci = np.percentile(np.median(draws, axis=1), [2.5, 97.5]) if len(good) else [np.nan] * 2
+        mean_ci = np.percentile(draws.mean(axis=1), [2.5, 97.5]) if len(good) else [np.nan] * 2
         return pd.Series({
             "n_fits": len(group),
             "failure_rate": 1.0 - group["ok"].mean() if len(group) else np.nan,
-            "mean_are": good.mean(),
-            "median_are": good.median(),
+            "mean_are": good.mean() if len(good) else np.nan,
+            "mean_are_lo": mean_ci[0],
+            "mean_are_hi": mean_ci[1],
+            "median_are": np.median(good) if len(good) else np.nan,
+            "median_are_lo": median_ci[0],
+            "median_are_hi": median_ci[1],
             "win_rate": (group.loc[contested, "winner"] == group.loc[contested, "method"]).mean()
             if contested.any() else np.nan,
+            "beats_reference": (group.loc[paired, "are"] < group.loc[paired, "reference_are"]).mean()
+            if paired.any() else np.nan,
             "seconds": group["seconds"].sum(),
         })
 
-    cols = ["n_fits", "failure_rate", "mean_are", "median_are", "win_rate", "seconds"]
+    cols = ["n_fits", "failure_rate", "mean_are", "mean_are_lo", "mean_are_hi", "median_are",
+            "median_are_lo", "median_are_hi", "win_rate", "beats_reference", "seconds"]
     per_family = fitted.groupby(["family", "method"])[fitted.columns.tolist()].apply(summary)
     overall = fitted.groupby("method")[fitted.columns.tolist()].apply(summary)
     overall.index = pd.MultiIndex.from_product([["all"], overall.index], names=["family", "method"])
     board = pd.concat([overall, per_family]).reset_index()
     board["n_fits"] = board["n_fits"].astype(int)
     return board[["family", "method", *cols]]
+
+
+def findings(are: pd.DataFrame) -> pd.DataFrame:
+    """The paper's qualitative findings rechecked per method on :func:`estimate`'s ``are``
+    table (successful fits only), in long form (``method, finding, setting, value, n``,
+    n the designs behind the value):
+
+    * ``token cut C``: share of paired designs (same family, models, fraction, checkpoints,
+      borrow) where the largest ``min_tokens`` cut C gives a lower ARE than none;
+    * ``all checkpoints``: share of paired designs where all checkpoints beat each model's
+      final one;
+    * ``training models``: median ARE by number of training models (k = 2, 3, 4, 5+), over
+      the families with designs of at least 5 training models;
+    * ``training fraction``: median ARE by fraction of training p, Chinchilla left out
+      (its checkpoints are separate IsoFLOP runs, not partial training).
+    """
+    check_columns(are, ["family", "method", "are", "status", *_DESIGN_COLUMNS[2:7]],
+                  argument="are")
+    ok = are[(are["status"] == Status.CONVERGED.label) & np.isfinite(are["are"].astype(float))]
+    rows = []
+
+    def paired(column, better, worse, name):
+        keys = ["method", "family", *[c for c in _DESIGN_COLUMNS[2:7] if c != column]]
+        wide = ok.pivot_table(index=keys, columns=column, values="are", aggfunc="first")
+        if better in wide.columns and worse in wide.columns:
+            both = wide[[better, worse]].dropna()
+            wins = (both[better] < both[worse]).groupby(level="method")
+            rows.extend((m, name, "share of paired designs", v, n)
+                        for (m, v), n in zip(wins.mean().items(), wins.size(), strict=True))
+
+    def medians(frame, by, name, label):
+        grouped = frame.groupby(["method", by])["are"]
+        rows.extend((m, name, label(v), value, n) for ((m, v), value), n in
+                    zip(grouped.median().items(), grouped.size(), strict=True))
+
+    cuts = sorted(ok["min_tokens"].unique())
+    if len(cuts) > 1:
+        paired("min_tokens", cuts[-1], cuts[0], f"token cut {cuts[-1]:g}")
+    paired("checkpoints", "all", "final", "all checkpoints")
+    deep = ok.groupby("family")["n_train_models"].transform("max") >= 5
+    medians(ok[deep].assign(k=ok["n_train_models"].clip(upper=5)), "k", "training models",
+            lambda k: "5+" if k == 5 else str(k))
+    medians(ok[ok["family"].str.lower() != "chinchilla"], "train_fraction",
+            "training fraction", lambda p: f"{p:g}")
+    return pd.DataFrame(rows, columns=["method", "finding", "setting", "value", "n"])
