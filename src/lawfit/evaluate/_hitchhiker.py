@@ -138,6 +138,9 @@ class Bayesian(NamedTuple):
     priors: dict | None = None
 
 
+AnyMethod = Method | Backtested | Bayesian
+
+
 # L-BFGS for the grid methods: the per-step test at 1e-9, and the windowed test for fits
 # creeping along a flat valley; 4,000 steps let the slow ones finish (they need up to ~3,300).
 _GRID_SOLVER = LBFGS(ftol=1e-9, max_steps=4000, window=50, wtol=1e-6)
@@ -234,9 +237,6 @@ _METHODS: dict[str, Callable[[], AnyMethod]] = {
     "log-grid": _log_grid, "lawfit": _lawfit, "bayes": _bayes, "backtested": _backtested,
     "bounded-e": _bounded_e, "shared-exponent": _shared_exponent, "epoch": _epoch,
 }
-
-
-AnyMethod = Method | Backtested | Bayesian
 
 
 def register_method(
