@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -125,12 +126,11 @@ def hitchhiker_command(
     overall = board[board["family"] == "all"]
     for _, row in overall.iterrows():
         console.print(
-            f"{row['method']}: {row['n_fits']} laws, median ARE {100 * row['median_are']:.2f}%, "
+            f"{row['method']}: {row['n_fits']} laws, median ARE {100 * row['median_are']:.2f}% "
             f"[{100 * row['median_are_lo']:.2f}, {100 * row['median_are_hi']:.2f}], "
             f"mean {100 * row['mean_are']:.2f}%, failures {100 * row['failure_rate']:.1f}%, "
             + (f"better than colpret in {100 * row['beats_reference']:.1f}%, "
-               if row["method"] != "colpret" and row["beats_reference"] == row["beats_reference"]
-               else "")
+               if math.isfinite(row["beats_reference"]) else "")
             + f"{row['seconds']:.1f} s",
             highlight=False,
         )
