@@ -456,15 +456,21 @@ class Estimates(NamedTuple):
     seconds: dict
 
 
+def _design_frame(designs: Designs, members) -> pd.DataFrame:
+    """The training rows (N, D, loss) of the designs ``members``, with their ``design``
+    index (rows of the corpus may belong to several designs)."""
+    members = np.asarray(members, int)
+    owner = np.repeat(members, [len(designs.train[i]) for i in members])
+    rows = np.concatenate([designs.train[i] for i in members]) if len(owner) else np.zeros(0, int)
+    return designs.corpus.iloc[rows][["N", "D", "loss"]].assign(design=owner)
+
+
 def _design_data(designs: Designs) -> GroupedData:
     """Every design's training rows as one group, keyed by the design's index (designs
-    without rows have no group; rows of the corpus may belong to several designs)."""
-    owner = np.repeat(np.arange(len(designs.train)), [len(t) for t in designs.train])
-    rows = np.concatenate(designs.train) if len(owner) else np.zeros(0, int)
-    frame = designs.corpus.iloc[rows][["N", "D", "loss"]].assign(design=owner)
+    without rows have no group)."""
     return GroupedData.from_frame(
-        frame, {"N": "N", "D": "D"}, "loss", by=["design"], duplicates="keep",
-        on_invalid="skip", positive_inputs=LAW.positive_inputs,
+        _design_frame(designs, np.arange(len(designs.train))), {"N": "N", "D": "D"}, "loss",
+        by=["design"], duplicates="keep", on_invalid="skip", positive_inputs=LAW.positive_inputs,
     )
 
 
@@ -611,10 +617,7 @@ def _fit_method(method: Method, designs: Designs, grouped, count, shapes, lanes)
     if len(second):
         fixed = np.full((len(second), k), np.nan)
         for row, i in enumerate(second):
-            donor = table["borrow"].iat[i]
-            values = (DATABLATIONS if donor == "datablations"
-                      else _donor(table, params, status, donor, names))
-            for name, value in values.items():
+            for name, value in _lent(table, i, params, status, names).items():
                 fixed[row, names.index(name)] = value
         borrowed_columns = [names.index(p) for p in DATABLATIONS]
         runnable = np.all(np.isfinite(fixed[:, borrowed_columns]), axis=1)
@@ -650,9 +653,7 @@ def _fit_bayesian(method: Bayesian, designs: Designs, count, shapes):
         sample(first, {})
     priors = {}
     for i in second:
-        donor = table["borrow"].iat[i]
-        values = (DATABLATIONS if donor == "datablations"
-                  else _donor(table, params, status, donor, LAW.param_names))
+        values = _lent(table, i, params, status, LAW.param_names)
         if all(np.isfinite(v) and v > 0 for v in values.values()):
             priors[i] = {p: Prior("lognormal", math.log(v), method.borrow_scale)
                          for p, v in values.items()}
@@ -674,11 +675,8 @@ _SAMPLE_STATUS = {
 
 def _posterior_medians(method: Bayesian, designs: Designs, rows, priors):
     """(R, 5) posterior medians and statuses of the designs ``rows``, in one call."""
-    counts = [len(designs.train[i]) for i in rows]
-    frame = designs.corpus.iloc[np.concatenate([designs.train[i] for i in rows])]
-    frame = frame[["N", "D", "loss"]].assign(design=np.repeat(rows, counts))
     own = {i: priors[i] for i in rows if i in priors}
-    post = posterior(frame, LAW, {"N": "N", "D": "D"}, "loss", by="design", priors=method.priors,
+    post = posterior(_design_frame(designs, rows), LAW, {"N": "N", "D": "D"}, "loss", by="design", priors=method.priors,
                      group_priors=own or None, sampler=method.sampler, noise=method.noise)
     order = np.searchsorted(post.groups["design"].to_numpy(), rows)
     medians = np.stack([np.median(post.draws[p].reshape(len(post.groups), -1), axis=1)
@@ -731,12 +729,11 @@ def _fit_backtested(method: Backtested, designs, grouped, trial, trial_grouped, 
     """Fit every candidate on the backtest and on the full designs; per design the
     :data:`LAW` params, status and ``flat`` warning of the candidate :func:`_choose` picks,
     the steps of all fits and the pick."""
-    params, status, flat, scores, steps = [], [], [], [], 0
+    owns, status, scores, steps = [], [], [], 0
     for candidate in method.candidates:
         own, c_status, c_steps = _fit_method(candidate, designs, grouped, count, shapes, lanes)
-        params.append(_as_law_params(candidate, own))
+        owns.append(own)
         status.append(c_status)
-        flat.append(_flat(candidate, designs, grouped, own, c_status))
         t_own, t_status, t_steps = _fit_method(candidate, trial, trial_grouped, count,
                                                shapes, lanes)
         score = _are(trial, _as_law_params(candidate, t_own), x, y)
@@ -745,8 +742,13 @@ def _fit_backtested(method: Backtested, designs, grouped, trial, trial_grouped, 
     status = np.stack(status)
     pick = _choose(status == Status.CONVERGED, np.stack(scores))
     rows = np.arange(len(pick))
-    return (np.stack(params)[pick, rows], status[pick, rows], steps, pick,
-            np.stack(flat)[pick, rows])
+    params = np.stack([_as_law_params(c, own) for c, own in zip(method.candidates, owns,
+                                                                  strict=True)])[pick, rows]
+    flat = np.zeros(len(pick), bool)
+    for i, (candidate, own) in enumerate(zip(method.candidates, owns, strict=True)):
+        picked = np.where(pick == i, status[i], int(Status.INVALID_INPUT))
+        flat |= _flat(candidate, designs, grouped, own, picked)
+    return params, status[pick, rows], steps, pick, flat
 
 
 def _choose(full_ok: np.ndarray, backtest: np.ndarray) -> np.ndarray:
@@ -756,6 +758,13 @@ def _choose(full_ok: np.ndarray, backtest: np.ndarray) -> np.ndarray:
     scored = np.where(full_ok & np.isfinite(backtest), backtest, np.inf)
     fallback = np.argmax(full_ok, axis=0)
     return np.where(np.isfinite(scored.min(axis=0)), np.argmin(scored, axis=0), fallback)
+
+
+def _lent(table, design: int, params, status, names) -> dict:
+    """A and alpha lent to the borrowing ``design``: :data:`DATABLATIONS`, or its donor
+    family's (:func:`_donor`)."""
+    donor = table["borrow"].iat[design]
+    return DATABLATIONS if donor == "datablations" else _donor(table, params, status, donor, names)
 
 
 def _donor(table, params, status, family, names) -> dict:
