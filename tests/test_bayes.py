@@ -345,9 +345,11 @@ def test_sampler_options_are_not_keywords_of_the_calls(frame):
 
 def test_discrepancy_growth_is_bounded():
     """Backtests whose misfit grows sharply toward the edge of the data (a -> 0) would drive
-    lam without bound; the learned lam stays within LAM_MAX, so forecasts stay finite."""
-    from lawfit.bayes import Backtest, learn_discrepancy
-    from lawfit.bayes._discrepancy import LAM_MAX
+    lam without bound; the learned lam stays within lam_max (default LAM_MAX), so forecasts
+    stay finite. lam_max is a leaf: other bounds reuse the compiled search; 0 means no
+    growth; a bound that is not a number >= 0 is refused by name."""
+    from lawfit.bayes import LAM_MAX, Backtest, learn_discrepancy
+    from lawfit.bayes._discrepancy import _best_discrepancy
 
     rng = np.random.default_rng(0)
     a = np.linspace(-1.0, 0.0, 40)
@@ -357,6 +359,14 @@ def test_discrepancy_growth_is_bounded():
     disc = learn_discrepancy([test])
     assert LAM_MAX - 0.1 < disc.lam <= LAM_MAX
     assert np.isfinite(disc.scale(3.0, 3.0))
+    compiled = _best_discrepancy._cache_size()
+    for bound in (0.5, 1.5):
+        assert bound - 0.1 < learn_discrepancy([test], lam_max=bound).lam <= bound
+    assert learn_discrepancy([test], lam_max=0).lam == 0.0
+    assert _best_discrepancy._cache_size() == compiled
+    for bad in (-1.0, float("nan"), "two"):
+        with pytest.raises(lawfit.InputError, match=r"^lam_max must be a finite number >= 0"):
+            learn_discrepancy([test], lam_max=bad)
 
 
 def test_discrepancy_recovers_a_known_growth():
@@ -484,3 +494,30 @@ def test_bootstrap_forecast_needs_two_converged_resamples(monkeypatch):
                                        "at least 2")
     assert np.isnan(fc.samples[0]).all() and np.isnan(fc.table.iloc[0, 3:]).all()
     assert np.isfinite(fc.samples[1]).all() and fc.table["median"][1] < 3.0
+
+
+def test_backtests_cut_along_the_input_the_forecast_extrapolates():
+    """The default backtest axis: the one input along which targets go beyond their own
+    group's training data (each target judged against its group), else the product."""
+    from lawfit.bayes._forecast import _extrapolated_axis
+    from lawfit.data import GroupedData
+
+    train = pd.DataFrame({"family": ["a"] * 4 + ["b"] * 4, "N": [1e7, 1e7, 1e8, 1e8] * 2,
+                          "D": [1e9, 1e10] * 4, "loss": 3.0})
+    law = lawfit.laws.get("chinchilla")
+    grouped = GroupedData.from_frame(train, {"N": "N", "D": "D"}, "loss", by=["family"],
+                                     positive_inputs=law.positive_inputs)
+
+    def axis(family, n, d):
+        at = pd.DataFrame({"family": family, "N": n, "D": d})
+        return _extrapolated_axis(law, grouped, at, {"N": at["N"].to_numpy(float),
+                                                     "D": at["D"].to_numpy(float)})
+
+    assert axis(["a", "b"], [1e9, 1e8], [1e10, 1e9]) == "N"  # the largest model left out
+    assert axis(["b"], [1e8], [1e11]) == "D"
+    assert axis(["a", "b"], [1e9, 1e8], [1e10, 1e11]) == "product"  # each beyond in one
+    assert axis(["a"], [1e8], [1e10]) == "product"  # inside the data
+    power = lawfit.laws.get("power_law")
+    one = GroupedData.from_frame(train, {"x": "N"}, "loss", positive_inputs=power.positive_inputs,
+                                 duplicates="keep")
+    assert _extrapolated_axis(power, one, train, {"x": train["N"].to_numpy(float)}) == "x"

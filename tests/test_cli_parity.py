@@ -143,6 +143,26 @@ def test_forecast_at_group_missing_fails_before_fitting(runs, tmp_path, monkeypa
     assert result.stderr.strip() == "error: --at: row 1 has group run='r7', which is not in the data"
 
 
+def test_forecast_passes_lam_max_and_refuses_a_negative_one(runs, tmp_path, monkeypatch):
+    import lawfit.bayes
+
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise lawfit.InputError("recorded")
+
+    monkeypatch.setattr(lawfit.bayes, "forecast", record)
+    args = ("forecast", runs, "--law", "power_law", "--x", "x=size", "--y", "loss", "--at", runs,
+            "--out", tmp_path / "fc.csv")
+    assert invoke(*args, "--lam-max", "0.5").exit_code == 2 and seen["lam_max"] == 0.5
+    seen.clear()
+    assert invoke(*args).exit_code == 2 and "lam_max" not in seen  # the library's default
+    result = invoke(*args, "--lam-max", "-1")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: --lam-max must be a finite number >= 0; got -1.0"
+
+
 # ---- item 8: the bugs a new user hit ----------------------------------------------------
 
 

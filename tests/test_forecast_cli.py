@@ -99,7 +99,8 @@ def test_bayes_default(files):
     pred = pd.read_csv(files / "pred.csv")
     assert len(pred) == 2 and (pred["lo_95"] < pred["median"]).all()
     assert (pred["median"] < pred["hi_95"]).all()
-    assert re.search(r"kappa \S+ per decade, lam \S+ \(from [1-9]\d* backtests\)", result.output)
+    assert re.search(r"kappa \S+ per decade, lam \S+ \(from [1-9]\d* backtests along product\)",
+                     result.output)
     assert "no backtest" not in result.output
 
 
@@ -113,7 +114,7 @@ def test_two_sizes_alone_warn_of_no_discrepancy(files, tmp_path):
     result = _run(tmp_path, "--warmup", "150", "--samples", "150", "--chains", "2")
     assert result.exit_code == 0, result.output
     assert "warning" in result.output and "no backtest" in result.output
-    assert "(from 0 backtests)" in result.output
+    assert "(from 0 backtests along " in result.output
 
 
 @pytest.mark.slow

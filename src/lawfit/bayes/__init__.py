@@ -2,7 +2,13 @@
 
 from lawfit.bayes._borrow import borrowed_priors, similar_group_priors
 from lawfit.bayes._diagnostics import SampleStatus, diagnose
-from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
+from lawfit.bayes._discrepancy import (
+    LAM_MAX,
+    Backtest,
+    Discrepancy,
+    learn_discrepancy,
+    signed_distance,
+)
 from lawfit.bayes._forecast import Forecast, NoBacktestWarning, forecast
 from lawfit.bayes._hierarchical import hierarchical_posterior
 from lawfit.bayes._hierarchical_model import (
@@ -18,6 +24,7 @@ from lawfit.bayes._predictive import forecast_table, interval_columns, predictiv
 from lawfit.bayes._sampler import NUTS, Laplace
 
 __all__ = [
+    "LAM_MAX",
     "NUTS",
     "Backtest",
     "Data",

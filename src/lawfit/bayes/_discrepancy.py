@@ -11,8 +11,8 @@ the same distance from the data the posterior was fitted on. (tau0, kappa, lam) 
 to the targets: they maximise the log predictive score of backtests built from the training
 data alone (fit the points below a cut, score the next decade above it; Gneiting & Raftery
 2007 on proper scoring rules). kappa lets intervals widen with extrapolation distance; lam lets
-the law's misfit grow with scale itself, bounded to |lam| <= 2 per decade because the backtests
-see only a <= 0.
+the law's misfit grow with scale itself, bounded to |lam| <= ``lam_max`` per decade because
+the backtests see only a <= 0.
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ import numpy as np
 from jax.scipy.special import gammaln, logsumexp
 
 from lawfit.bayes._laplace import lbfgs_minimum
+from lawfit.data import InputError
 from lawfit.precision import computing
 
-__all__ = ["LAM_MAX", "Backtest", "Discrepancy", "learn_discrepancy", "signed_distance"]
+__all__ = [
+    "LAM_MAX", "Backtest", "Discrepancy", "check_lam_max", "learn_discrepancy", "signed_distance",
+]
 
-#: Largest |lam| (per decade) the discrepancy learns.
-LAM_MAX = 2.0
+#: Default largest |lam| (per decade) the discrepancy learns (``lam_max``).
+LAM_MAX = 1.0
 #: L-BFGS evaluations per start when learning the discrepancy.
 MAX_STEPS = 500
 #: Backtests are padded to a multiple of this (zero weight), so that learning from a few
@@ -85,15 +88,19 @@ def _log_student_t(y, mu, scale, df):
 
 
 def learn_discrepancy(
-    backtests: list[Backtest], weights=None, *, draws: int = 200, points: int = 60
+    backtests: list[Backtest], weights=None, *, lam_max: float = LAM_MAX, draws: int = 200,
+    points: int = 60,
 ) -> Discrepancy:
-    """Maximum mean log score over (tau0, kappa >= 0, lam) of the pooled backtests.
+    """Maximum mean log score over (tau0, kappa >= 0, |lam| <= ``lam_max``) of the pooled
+    backtests.
 
     Each backtest has total weight ``weights[b]`` (default 1) spread over its points. The
     predictive density of a point is the mixture over draws of the Student-t noise widened by
     the discrepancy, StudentT(df_s, mu_s, sqrt(sigma_s^2 + tau^2)) (exact for Normal noise).
-    At most ``draws`` draws and ``points`` points per backtest are used.
+    At most ``draws`` draws and ``points`` points per backtest are used. ``lam_max`` is a
+    number, not structure: changing it reuses the compiled search (0: no growth).
     """
+    lam_max = check_lam_max(lam_max)
     if not backtests:
         return Discrepancy()
     weights = np.ones(len(backtests)) if weights is None else np.asarray(weights, float)
@@ -119,21 +126,33 @@ def learn_discrepancy(
               for tau0 in (1e-3, 1e-2, 5e-2) for kappa in (1e-3, 3e-2)]
     with computing("float64"):
         arr = {k: jnp.asarray(np.stack(v), jnp.float64) for k, v in arrays.items()}
-        thetas, scores, none = (np.asarray(v) for v in _best_discrepancy(jnp.asarray(starts), arr))
+        thetas, scores, none = (np.asarray(v) for v in _best_discrepancy(
+            jnp.asarray(starts), arr, jnp.asarray(lam_max, jnp.float64)))
     scores = np.where(np.isfinite(scores), scores, -np.inf)
     best = int(np.argmax(scores))  # the first start wins ties, as in a loop over starts
     theta = thetas[best]
     return Discrepancy(
         float(np.exp(theta[0])), float(np.exp(theta[1])),
-        float(_bounded_lam(theta[2])), float(scores[best]), float(none),
+        float(_bounded_lam(theta[2], lam_max)), float(scores[best]), float(none),
     )
 
 
-def _score(theta, arr):
+def check_lam_max(lam_max) -> float:
+    """``lam_max`` as a float, checked to be a finite number >= 0."""
+    try:
+        value = float(lam_max)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise InputError(f"lam_max must be a finite number >= 0 (per decade); got {lam_max!r}")
+    return value
+
+
+def _score(theta, arr, lam_max):
     """Mean log predictive score of the backtests ``arr`` with the discrepancy ``theta``
     (log tau0, log kappa, unbounded lam)."""
     w = arr["w"] / jnp.sum(arr["w"])
-    tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), _bounded_lam(theta[2])
+    tau0, kappa, lam = jnp.exp(theta[0]), jnp.exp(theta[1]), _bounded_lam(theta[2], lam_max)
     tau = (tau0 + kappa * arr["d"]) * jnp.exp(lam * arr["a"])  # (B, n)
     scale = jnp.sqrt(arr["sigma"][:, :, None] ** 2 + tau[:, None, :] ** 2)
     lp = _log_student_t(arr["y"][:, None, :], arr["mu"], scale, arr["df"][:, :, None])
@@ -142,17 +161,20 @@ def _score(theta, arr):
 
 
 @jax.jit
-def _best_discrepancy(starts, arr):
+def _best_discrepancy(starts, arr, lam_max):
     """From each start, argmax of the score by L-BFGS (the posterior-mode search of
     :mod:`lawfit.bayes._laplace`, on minus the score); the scores there, and the score with
-    no discrepancy. Compiled once per shape of ``arr``: numbers are leaves."""
-    thetas = jax.vmap(lambda t0: lbfgs_minimum(lambda t: -_score(t, arr), t0, MAX_STEPS)[0])(starts)
-    scores = jax.vmap(_score, in_axes=(0, None))(thetas, arr)
-    return thetas, scores, _score(jnp.array([-40.0, -40.0, 0.0]), arr)
+    no discrepancy. Compiled once per shape of ``arr``: numbers (``lam_max`` too) are leaves."""
+    def best(t0):
+        return lbfgs_minimum(lambda t: -_score(t, arr, lam_max), t0, MAX_STEPS)[0]
+
+    thetas = jax.vmap(best)(starts)
+    scores = jax.vmap(_score, in_axes=(0, None, None))(thetas, arr, lam_max)
+    return thetas, scores, _score(jnp.array([-40.0, -40.0, 0.0]), arr, lam_max)
 
 
-def _bounded_lam(theta):
-    """lam = LAM_MAX tanh(theta / LAM_MAX): backtests score points inside the training data
+def _bounded_lam(theta, lam_max):
+    """lam = lam_max tanh(theta / lam_max): backtests score points inside the training data
     (a <= 0) only, so nothing there stops lam from growing without bound and blowing up tau
-    beyond the data; the bound caps the growth at e^LAM_MAX per decade."""
-    return LAM_MAX * jnp.tanh(theta / LAM_MAX)
+    beyond the data; the bound caps the growth at e^lam_max per decade (lam_max 0: lam 0)."""
+    return lam_max * jnp.tanh(theta / jnp.maximum(lam_max, 1e-12))

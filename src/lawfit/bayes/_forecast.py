@@ -20,7 +20,14 @@ import pandas as pd
 
 from lawfit.bayes._bootstrap import bootstrap_forecast
 from lawfit.bayes._borrow import similar_group_priors
-from lawfit.bayes._discrepancy import Backtest, Discrepancy, learn_discrepancy, signed_distance
+from lawfit.bayes._discrepancy import (
+    LAM_MAX,
+    Backtest,
+    Discrepancy,
+    check_lam_max,
+    learn_discrepancy,
+    signed_distance,
+)
 from lawfit.bayes._posterior import Posterior, posterior
 from lawfit.bayes._predictive import LEVELS, forecast_table, predictive, target_inputs
 from lawfit.bayes._prepare import group_key
@@ -70,6 +77,7 @@ class Forecast:
             points), to learn a discrepancy from a subset of them, e.g. from the other groups
             only: ``learn_discrepancy([b for b, keep in zip(fc.backtest_draws, mask) if
             keep])``.
+        axis: the axis the backtests cut along (None for the bootstrap).
     """
 
     table: pd.DataFrame
@@ -79,6 +87,7 @@ class Forecast:
     posterior: Posterior | None = field(default=None, repr=False)
     backtests: pd.DataFrame | None = field(default=None, repr=False)
     backtest_draws: tuple[Backtest, ...] = field(default=(), repr=False)
+    axis: str | None = None
 
 
 class _Plan(NamedTuple):
@@ -103,6 +112,7 @@ def forecast(
     method: str = "bayes",
     sampler: Sampler = DEFAULT_NUTS,
     discrepancy: bool | Discrepancy = True,
+    lam_max: float = LAM_MAX,
     axis: str | None = None,
     cuts: Sequence[float] = (0.5, 1.0, 1.5),
     bootstrap: int = 400,
@@ -123,9 +133,14 @@ def forecast(
             settings (method ``"bayes"``).
         discrepancy: whether to add the backtest-learned discrepancy (False: the naive model),
             or a :class:`Discrepancy` to use as is (e.g. learned on other families).
+        lam_max: bound on the learned discrepancy's growth lam with scale, per decade
+            (:func:`learn_discrepancy`); beyond the data tau grows by up to e^lam_max per
+            decade.
         axis: the scale along which backtests cut the training data: an input name, or
-            ``"product"`` (the inputs' product, compute for N and D; default for several
-            inputs).
+            ``"product"`` (the inputs' product, compute for N and D). Default: the input
+            along which targets lie beyond their group's training data, when only one does
+            (leave the largest model out: N), else ``"product"``; reported as
+            :attr:`Forecast.axis`.
         cuts: backtest cuts, in decades below each group's largest ``axis`` value; each
             backtest fits the points below its cut and scores the next decade above it.
         bootstrap: resamples for ``method="bootstrap"``.
@@ -150,11 +165,11 @@ def forecast(
         raise InputError(f"law: {err}") from None
     check_choice(method, ("bayes", "bootstrap"), argument="method")
     check_sampler(sampler)
+    lam_max = check_lam_max(lam_max)
     levels = [float(v) for v in levels]
     if not levels or any(not 0 < v < 1 for v in levels):
         raise InputError(f"levels must lie in (0, 1); got {levels}")
-    axis = axis or ("product" if len(law.inputs) > 1 else law.inputs[0])
-    if axis != "product" and axis not in law.inputs:
+    if axis is not None and axis != "product" and axis not in law.inputs:
         raise InputError(f"axis must be 'product' or one of {law.inputs}; got {axis!r}")
     by_cols = [by] if isinstance(by, str) else list(by or [])
     mapping = input_columns(x, law.inputs, law=law.name)
@@ -182,13 +197,14 @@ def forecast(
     if len(invalid):
         where = f"{grouped.label(invalid[0])}: " if grouped.by else ""
         raise InputError(f"{where}{grouped.message(invalid[0])}")
+    axis = axis or _extrapolated_axis(law, grouped, at, targets)
     learn = discrepancy is True
     plans, combined = _plan_backtests(law, data, grouped, axis, cuts if learn else ())
     post = _sample_plans(law, mapping, y, grouped, plans, combined, group_priors, sampler, seed)
     final = {p.group: i for i, p in enumerate(plans) if p.cut is None}
     if learn:
         tests, rows = _score_backtests(law, data, y, grouped, plans, final, post)
-        disc = learn_discrepancy(tests)
+        disc = learn_discrepancy(tests, lam_max=lam_max)
     else:
         tests, rows = [], []
         disc = discrepancy if isinstance(discrepancy, Discrepancy) else Discrepancy()
@@ -198,7 +214,7 @@ def forecast(
         rows, columns=[*by_cols, "group", "cut", "n_fit", "n_scored", "status"])
     groups = _with_counts(final_post.groups[[*by_cols, "status", "message"]], used, by_cols)
     return Forecast(forecast_table(at, samples, levels), samples, disc, groups, final_post,
-                    backtests, tuple(tests))
+                    backtests, tuple(tests), axis)
 
 
 def _thinned(data: pd.DataFrame, law: Law, mapping, by_cols, thin):
@@ -231,6 +247,29 @@ def _with_borrowed(frame, law: Law, mapping, y, by_cols, borrow, group_priors, s
                                     sampler=sampler, seed=seed)
     own = group_priors or {}
     return {k: {**borrowed.get(k, {}), **own.get(k, {})} for k in {*borrowed, *own}}
+
+
+def _extrapolated_axis(law: Law, grouped: GroupedData, at: pd.DataFrame, targets) -> str:
+    """Backtest like the forecast extrapolates: the one input along which targets exceed
+    their group's largest training value, or ``"product"`` when several (or none) do."""
+    if len(law.inputs) == 1:
+        return law.inputs[0]
+    if grouped.by:
+        keys = grouped.keys.assign(_g=np.arange(grouped.n_groups))
+        where = at[list(grouped.by)].reset_index(drop=True).merge(
+            keys, on=list(grouped.by), how="left")["_g"].to_numpy()
+    else:
+        where = np.zeros(len(at))
+    known = ~np.isnan(where.astype(float))
+    group = where[known].astype(int)
+    filled = grouped.sizes > 0
+    beyond = []
+    for name in law.inputs:
+        top = np.full(grouped.n_groups, np.inf)
+        top[filled] = np.maximum.reduceat(grouped.inputs[name], grouped.offsets[:-1][filled])
+        if np.any(targets[name][known] > top[group] * (1 + 1e-9)):
+            beyond.append(name)
+    return beyond[0] if len(beyond) == 1 else "product"
 
 
 def _axis_values(law: Law, x: dict, axis: str) -> np.ndarray:

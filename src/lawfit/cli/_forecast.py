@@ -33,7 +33,14 @@ def forecast_command(
     levels: str = typer.Option("0.5,0.8,0.95", "--levels", help="Central interval levels."),
     method: str = typer.Option("bayes", "--method", help="bayes (default) or bootstrap."),
     axis: str = typer.Option(
-        None, "--axis", help="Backtest axis: an input name or 'product' (default for N, D)."
+        None, "--axis", help="Backtest axis: an input name or 'product' (compute for N, "
+        "D). Default: the one input along which targets lie beyond the training data, else "
+        "'product'."
+    ),
+    lam_max: float = typer.Option(
+        None, "--lam-max", help="Bound on the discrepancy's growth with scale, per decade "
+        "(intervals widen by at most e^LAM_MAX per decade beyond the data; 0: no growth). "
+        "Default: lawfit.bayes.LAM_MAX.",
     ),
     chains: int = typer.Option(4, "--chains", help="NUTS chains per posterior."),
     warmup: int = typer.Option(500, "--warmup", help="NUTS warm-up iterations."),
@@ -76,6 +83,8 @@ def forecast_command(
         raise InputError(f"--out {str(out)!r}: folder {str(out.parent)!r} does not exist")
     if method not in ("bayes", "bootstrap"):
         raise InputError(f"--method must be bayes or bootstrap; got {method!r}")
+    if lam_max is not None and not (0 <= lam_max < float("inf")):
+        raise InputError(f"--lam-max must be a finite number >= 0; got {lam_max}")
     check_plot_path(plot)
     refuse_overwrite({"data": data, "--at": at}, {"--out": out, "--plot": plot})
     with timed("read"):
@@ -99,6 +108,7 @@ def forecast_command(
             train, law, mapping, y, at=targets, by=by_cols or None,
             levels=level_list, method=method, sampler=sampler, axis=axis,
             bootstrap=bootstrap, borrow=borrow_cols, thin=thin or None, seed=seed,
+            **({} if lam_max is None else {"lam_max": lam_max}),
         )
         update(1, 1)
     write_table(result.table, out)
@@ -124,7 +134,7 @@ def forecast_command(
     disc = result.discrepancy
     info(f"discrepancy sd (tau0 + kappa d) exp(lam a): tau0 {disc.tau0:.3g}, kappa "
                   f"{disc.kappa:.3g} per decade, lam {disc.lam:.3g} "
-                  f"(from {len(result.backtests)} backtests)")
+                  f"(from {len(result.backtests)} backtests along {result.axis})")
 
 
 def _report_bootstrap(result, out: Path) -> None:
