@@ -30,6 +30,7 @@ __all__ = [
     "info",
     "output_level",
     "parse_bounds",
+    "parse_inputs",
     "parse_list",
     "parse_mapping",
     "parse_numbers",
@@ -178,6 +179,13 @@ def parse_mapping(text: str, *, option: str) -> dict[str, str]:
     if not out:
         raise InputError(f"{option}: expected NAME=COLUMN pairs; got {text!r}")
     return out
+
+
+def parse_inputs(text: str) -> str | dict[str, str]:
+    """--x as :func:`lawfit.fit` takes it: 'N=n_params,D=tokens' -> a mapping, a bare column
+    (a one-input law) -> its name."""
+    mapping = parse_mapping(text, option="--x")
+    return mapping[""] if list(mapping) == [""] else mapping
 
 
 def parse_numbers(text: str | None, *, option: str) -> dict[str, float]:

@@ -13,8 +13,8 @@ from lawfit.cli._common import (
     guarded,
     info,
     parse_bounds,
+    parse_inputs,
     parse_list,
-    parse_mapping,
     parse_numbers,
     parse_starts,
     progress_bar,
@@ -141,52 +141,53 @@ def fit_command(
                     weights=weights, on_invalid=on_invalid, duplicates=duplicates,
                     precision=precision)
         return
-    from lawfit.data import InputError, read_table, write_table
-    from lawfit.fitting import Bootstrap
-    from lawfit.fitting import fit as fit_frame
+    from lawfit.data import read_table
 
     with timed("read"):
         frame = read_table(data)
     by_cols = parse_list(by, option="--by")
     _check_outputs(data, out, draws, bootstrap, ci, plot, frame, by_cols)
-    mapping = parse_mapping(x, option="--x")
-    mapping = mapping[""] if list(mapping) == [""] else mapping
-    fixed_values = parse_numbers(fixed, option="--fixed") or None
-    bound_values = parse_bounds(bounds, option="--bounds") or None
-    try:
-        resampling = Bootstrap(bootstrap, 0.95 if ci is None else ci)
-    except InputError as err:
-        raise InputError(f"--bootstrap/--ci: {err}") from None
-    start_spec = parse_starts(starts)
+    options = _fit_options(x, fixed, bounds, bootstrap, ci, starts)
     partial = checkpoint_path(out) if resume else None
     if partial is not None and partial.exists():
         info(f"resuming from {partial}")
+    result = _fit_keeping_finished_groups(
+        frame, law, y, out, partial, by=by_cols or None, loss=loss, delta=delta, solver=solver,
+        seed=seed, weights=weights, on_invalid=on_invalid, duplicates=duplicates,
+        precision=precision, max_steps=max_steps, chunk=chunk, **options,
+    )
+    _write_outputs(result, frame, out, draws, plot, partial)
+
+
+def _fit_options(x: str, fixed, bounds, bootstrap: int, ci, starts: str) -> dict:
+    """The parsed --x, --fixed, --bounds, --bootstrap/--ci and --starts, as :func:`lawfit.fit`
+    keywords."""
+    from lawfit.data import InputError
+    from lawfit.fitting import Bootstrap
+
+    options = {
+        "mapping": parse_inputs(x),
+        "fixed": parse_numbers(fixed, option="--fixed") or None,
+        "bounds": parse_bounds(bounds, option="--bounds") or None,
+    }
+    try:
+        options["bootstrap"] = Bootstrap(bootstrap, 0.95 if ci is None else ci)
+    except InputError as err:
+        raise InputError(f"--bootstrap/--ci: {err}") from None
+    return {**options, "starts": parse_starts(starts)}
+
+
+def _fit_keeping_finished_groups(frame, law: str, y: str, out: Path, partial, *, mapping,
+                                 **options):
+    """:func:`lawfit.fit` with a progress bar; on Ctrl-C with --resume, say where the finished
+    groups are and exit 130."""
+    from lawfit.fitting import fit as fit_frame
+
     try:
         with shown_warnings(replace=_name_output(out)), timed("fit"), \
                 progress_bar(f"fitting {law}") as update:
-            result = fit_frame(
-                frame,
-                law,
-                mapping,
-                y,
-                by=by_cols or None,
-                loss=loss,
-                delta=delta,
-                starts=start_spec,
-                bootstrap=resampling,
-                solver=solver,
-                seed=seed,
-                weights=weights,
-                on_invalid=on_invalid,
-                duplicates=duplicates,
-                precision=precision,
-                max_steps=max_steps,
-                bounds=bound_values,
-                fixed=fixed_values,
-                chunk=chunk,
-                progress=update,
-                checkpoint=partial,
-            )
+            return fit_frame(frame, law, mapping, y, progress=update, checkpoint=partial,
+                             **options)
     except KeyboardInterrupt:
         if partial is not None and partial.exists():
             error_console.print(
@@ -196,6 +197,12 @@ def fit_command(
             )
             raise typer.Exit(code=130) from None
         raise
+
+
+def _write_outputs(result, frame, out: Path, draws, plot, partial) -> None:
+    """OUT (and --draws, --plot), then drop the --resume checkpoint and report the statuses."""
+    from lawfit.data import write_table
+
     with timed("write"):
         write_table(result.params, out)
         if draws is not None and result.bootstrap is not None:
@@ -236,9 +243,7 @@ def fit_on_dask(scheduler: str, data: Path, law, x, y, by, out: Path, *, starts,
     else:
         cluster = scheduler
     frame = read_dask(data)
-    mapping = parse_mapping(x, option="--x")
-    mapping = mapping[""] if list(mapping) == [""] else mapping
-    start_spec = parse_starts(starts)
+    mapping, start_spec = parse_inputs(x), parse_starts(starts)
     try:
         with Client(cluster):
             fit_frame(frame, law, mapping, y, by=parse_list(by, option="--by"), out=out,

@@ -9,8 +9,8 @@ import typer
 from lawfit.cli._common import (
     guarded,
     info,
+    parse_inputs,
     parse_list,
-    parse_mapping,
     progress_bar,
     refuse_overwrite,
     shown_warnings,
@@ -89,8 +89,7 @@ def forecast_command(
     refuse_overwrite({"data": data, "--at": at}, {"--out": out, "--plot": plot})
     with timed("read"):
         train, targets = read_table(data), read_table(at)
-    mapping = parse_mapping(x, option="--x")
-    mapping = mapping[""] if list(mapping) == [""] else mapping
+    mapping = parse_inputs(x)
     by_cols = parse_list(by, option="--by")
     _check_targets(train, targets, mapping, by_cols)
     level_list = parse_list(levels, option="--levels", convert=float)

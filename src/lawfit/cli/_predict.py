@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from lawfit.cli._common import console, guarded, parse_list, parse_mapping, shown_warnings
+from lawfit.cli._common import console, guarded, parse_inputs, parse_list, shown_warnings
 
 #: Python argument -> the option of this command that gives it, for error messages.
 _OPTIONS = {"params": "PARAMS", "at": "--at", "x": "--x", "by": "--by", "draws": "--draws",
@@ -72,10 +72,7 @@ def predict_command(
 
     check_output(out, params, at, draws)
     table, targets = read_table(params), read_table(at)
-    mapping = None
-    if x is not None:
-        mapping = parse_mapping(x, option="--x")
-        mapping = mapping[""] if list(mapping) == [""] else mapping
+    mapping = None if x is None else parse_inputs(x)
     try:
         with shown_warnings(UnconvergedFitWarning):
             result = predict(table, targets, law=law, x=mapping,
