@@ -31,12 +31,13 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict -d site
 
 # lawfit vs scipy (and optimistix) on the same problems: per-fit times, scaling curves of time
-# and memory against the number of fits, and bulk refits through the CLI.
+# and memory against the number of fits, bulk refits and many families' forecasts through the CLI.
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_fit.py
 	$(BIN)/python benchmarks/bench_scaling.py
 	$(BIN)/python benchmarks/bench_bulk.py
+	$(BIN)/python benchmarks/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache site
