@@ -118,7 +118,8 @@ def hitchhiker_command(
         regular = are[(are["borrow"] == "") & (are["checkpoints"] == "all")]
         for (method, cut), table in regular.groupby(["method", "min_tokens"]):
             fig = are_heatmaps(table, title=f"{method}: ARE, all checkpoints, tokens > {cut:g}")
-            fig.savefig(out / f"heatmap_{method}_cut{cut:g}.png", dpi=110, bbox_inches="tight")
+            # The panels' constrained layout already fits the page: no "tight" bbox pass.
+            fig.savefig(out / f"heatmap_{method}_cut{cut:g}.png", dpi=110)
             plt.close(fig)
         ax = method_comparison(are[are["status"] == "converged"])
         ax.figure.savefig(out / "methods.png", dpi=110, bbox_inches="tight")
