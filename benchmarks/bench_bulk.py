@@ -33,7 +33,7 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fit import huber_objective_and_grad
-from common import HOFFMANN
+from common import HOFFMANN, devices
 
 
 def corpus(n_groups: int, seed: int = 0) -> pd.DataFrame:
@@ -80,12 +80,6 @@ def scipy_seconds_per_fit(frame: pd.DataFrame, n_groups: int, seed: int = 1) -> 
     return (time.perf_counter() - began) / n_groups
 
 
-def device() -> str:
-    out = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices())"],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", type=int, default=100_000, help="groups (fits) in the corpus")
@@ -95,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
 
     frame = corpus(args.groups)
-    print(f"device: {device()}; {args.groups:,} groups, {len(frame):,} rows, start {args.start}")
+    print(f"device: {devices()}; {args.groups:,} groups, {len(frame):,} rows, start {args.start}")
     with tempfile.TemporaryDirectory() as tmp:
         data, out = Path(tmp) / "corpus.parquet", Path(tmp) / "fits.parquet"
         frame.to_parquet(data)

@@ -35,6 +35,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).parent))
+from common import devices
+
 LEVELS = (0.5, 0.8, 0.95)
 
 
@@ -54,15 +57,22 @@ def families(min_sizes: int, min_rows: int, min_tokens: float) -> tuple[pd.DataF
     return train, targets
 
 
+def environment(src: str | None) -> dict:
+    """This process's environment, with ``src`` (another checkout's lawfit) first on PYTHONPATH."""
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([str(Path(src).resolve()), env.get("PYTHONPATH", "")])
+    return env
+
+
 def run_forecast(train: Path, targets: Path, out: Path, extra: list[str], src: str | None):
     """(wall s, CPU s, peak RSS GiB, printed output) of ``lawfit forecast`` in a fresh process."""
+    # The entry point by import, not ``-m lawfit``: older checkouts have no ``__main__``.
     command = [sys.executable, "-c", "import sys; from lawfit.cli import main; sys.argv[0] = "
                "'lawfit'; main()", "forecast", str(train), "--law", "chinchilla", "--x",
                "N=N,D=D", "--y", "loss", "--by", "family", "--at", str(targets), "--out", str(out),
                *extra]
-    env = {**os.environ, "LAWFIT_COMPILE_CACHE": "off"}
-    if src:
-        env["PYTHONPATH"] = os.pathsep.join([str(Path(src).resolve()), env.get("PYTHONPATH", "")])
+    env = {**environment(src), "LAWFIT_COMPILE_CACHE": "off"}
     began = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - began
@@ -74,13 +84,13 @@ def run_forecast(train: Path, targets: Path, out: Path, extra: list[str], src: s
 
 def score(forecasts: pd.DataFrame, targets: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """Pooled figures and a per-family table: coverage per level and the median ARE."""
+    percents = [round(100 * level) for level in LEVELS]
+    cover = [f"cover_{p}" for p in percents]
     scored = targets.assign(
         are=(forecasts["median"].to_numpy() - targets["loss"]).abs() / targets["loss"],
-        **{f"cover_{round(100 * lv)}": targets["loss"].between(
-            forecasts[f"lo_{round(100 * lv)}"].to_numpy(), forecasts[f"hi_{round(100 * lv)}"].to_numpy())
-            for lv in LEVELS},
+        **{c: targets["loss"].between(forecasts[f"lo_{p}"].to_numpy(), forecasts[f"hi_{p}"].to_numpy())
+           for c, p in zip(cover, percents, strict=True)},
     )
-    cover = [f"cover_{round(100 * lv)}" for lv in LEVELS]
     per_family = scored.groupby("family").agg(
         targets=("loss", "size"), median_are=("are", "median"), **{c: (c, "mean") for c in cover})
     pooled = scored[cover].mean().to_numpy()
@@ -95,13 +105,6 @@ def score(forecasts: pd.DataFrame, targets: pd.DataFrame) -> tuple[dict, pd.Data
     }, per_family
 
 
-def device(src: str | None) -> str:
-    env = {**os.environ, **({"PYTHONPATH": str(Path(src).resolve())} if src else {})}
-    out = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices())"],
-                         capture_output=True, text=True, check=True, env=env)
-    return out.stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-sizes", type=int, default=4, help="sizes a family needs")
@@ -113,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
 
     train, targets = families(args.min_sizes, args.min_rows, args.min_tokens)
-    print(f"device: {device(args.src)}; {train['family'].nunique()} families, {len(train):,} "
+    print(f"device: {devices(environment(args.src))}; {train['family'].nunique()} families, {len(train):,} "
           f"training rows, {len(targets):,} targets; lawfit from {args.src or 'this checkout'}; "
           f"options: {' '.join(args.extra) or '(defaults)'}")
     with tempfile.TemporaryDirectory() as tmp:

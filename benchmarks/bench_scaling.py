@@ -177,9 +177,7 @@ def main() -> None:
         if unknown:
             parser.error(f"--methods: unknown {', '.join(unknown)}")
         methods = [m for m in methods if m in wanted]
-    device = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices())"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    print(f"device: {device}; {N_POINTS} points per fit; times in seconds, peak RSS in GiB")
+    print(f"device: {common.devices()}; {N_POINTS} points per fit; times in seconds, peak RSS in GiB")
     print("| method | fits | compile | run | per fit (run) | converged | peak RSS |")
     print("|---|---|---|---|---|---|---|")
     for n in (int(float(s)) for s in args.sizes.split(",")):
